@@ -1,0 +1,1 @@
+"""Model registry and predictions arrive with the mlcore issues. mlcore never imports patients."""

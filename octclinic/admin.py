@@ -1,0 +1,65 @@
+"""Staff management in the admin, safe for clinic admins who are not superusers.
+
+A clinic admin may create staff and give them one of the clinic roles, but must not be able to make
+anyone (themselves included) a superuser, hand out raw permissions, or edit a superuser.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+
+from .roles import ROLES, STAFF_SITE_ROLES
+
+User = get_user_model()
+admin.site.site_header = "OCT Clinic administration"
+admin.site.site_title = "OCT Clinic admin"
+
+
+class ClinicUserAdmin(UserAdmin):
+    list_display = ("username", "first_name", "last_name", "email", "role_names", "is_active", "last_login")
+    list_filter = ("is_active", "groups")
+
+    @admin.display(description="Roles")
+    def role_names(self, obj):
+        return ", ".join(g.name for g in obj.groups.all())
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).prefetch_related("groups")
+        if not request.user.is_superuser:
+            qs = qs.filter(is_superuser=False)
+        return qs
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        return (
+            (None, {"fields": ("username", "password")}),
+            ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+            ("Role", {"fields": ("is_active", "groups")}),
+            ("Important dates", {"fields": ("last_login", "date_joined")}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return ("last_login", "date_joined")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups" and not request.user.is_superuser:
+            kwargs["queryset"] = Group.objects.filter(name__in=ROLES)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Admin-site access follows the role, so nobody has to remember to tick "staff status".
+        user = form.instance
+        if not user.is_superuser:
+            is_staff = user.groups.filter(name__in=STAFF_SITE_ROLES).exists()
+            if user.is_staff != is_staff:
+                User.objects.filter(pk=user.pk).update(is_staff=is_staff)
+
+
+admin.site.unregister(User)
+admin.site.register(User, ClinicUserAdmin)

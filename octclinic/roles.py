@@ -1,0 +1,108 @@
+"""Staff roles: the three groups every clinic has and what each may do.
+
+The permission lists are the single source of truth. Data migrations apply them: whenever a later
+issue adds a permission to a role, it adds a migration that calls ``roles_sync`` again (after the
+migration that creates the permission). Earlier role migrations run with ``strict=False`` so a fresh
+database, where later permissions do not exist yet, still migrates; a test checks that after all
+migrations every group holds exactly the permissions listed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+TECHNICIAN = "Technician"
+DOCTOR = "Doctor"
+CLINIC_ADMIN = "Clinic admin"
+ROLES = (TECHNICIAN, DOCTOR, CLINIC_ADMIN)
+
+# Roles whose members work in the Django admin as well as in the dashboard.
+STAFF_SITE_ROLES = frozenset({CLINIC_ADMIN})
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    TECHNICIAN: [
+        "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
+        "scheduling.view_resource",
+        "scheduling.view_openinghours",
+        "scheduling.view_appointment",
+        "scheduling.add_appointment",
+        "scheduling.change_appointment",
+        "scheduling.reschedule_appointment",
+        "scheduling.cancel_appointment",
+        "scheduling.check_in_appointment",
+        "scheduling.view_appointmentreschedule",
+    ],
+    DOCTOR: [
+        "patients.view_patient",
+        "scheduling.view_resource",
+        "scheduling.view_appointment",
+        "scheduling.view_appointmentreschedule",
+    ],
+    CLINIC_ADMIN: [
+        "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
+        "patients.archive_patient",
+        "scheduling.view_resource",
+        "scheduling.add_resource",
+        "scheduling.change_resource",
+        "scheduling.view_openinghours",
+        "scheduling.add_openinghours",
+        "scheduling.change_openinghours",
+        "scheduling.delete_openinghours",
+        "scheduling.view_appointment",
+        "scheduling.add_appointment",
+        "scheduling.change_appointment",
+        "scheduling.reschedule_appointment",
+        "scheduling.cancel_appointment",
+        "scheduling.check_in_appointment",
+        "scheduling.view_appointmentreschedule",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_crontabschedule",
+        "django_celery_beat.add_crontabschedule",
+        "django_celery_beat.change_crontabschedule",
+        "auditlog.view_logentry",
+    ],
+}
+
+
+def roles_sync(
+    *, group_model, permission_model, roles: dict[str, list[str]] | None = None, strict: bool = True
+) -> None:
+    """Create the role groups and give each exactly its permissions.
+
+    Takes the models as arguments so a data migration can pass its historical models.
+    """
+    for role, perms in (roles or ROLE_PERMISSIONS).items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".", 1)
+            try:
+                wanted.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+            except permission_model.DoesNotExist as exc:
+                if not strict:
+                    continue
+                raise LookupError(f"Role {role!r} names an unknown permission {dotted!r}") from exc
+        group.permissions.set(wanted)
+
+
+def user_roles(user) -> list[str]:
+    """The role names of a user, in the canonical order (cached on the user for one request)."""
+    cached = getattr(user, "_octclinic_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True)) if user.pk else set()
+        cached = [role for role in ROLES if role in names]
+        user._octclinic_roles = cached
+    return cached
+
+
+def has_role(user, roles: Iterable[str]) -> bool:
+    return bool(set(user_roles(user)) & set(roles))

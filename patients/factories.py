@@ -1,0 +1,17 @@
+import datetime as dt
+
+import factory
+from factory.django import DjangoModelFactory
+
+from .models import Patient, Sex
+
+
+class PatientFactory(DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_between", start_date=dt.date(1930, 1, 1), end_date=dt.date(2005, 12, 31))
+    sex = factory.Iterator([Sex.FEMALE, Sex.MALE])

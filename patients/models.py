@@ -1,0 +1,64 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+MRN_VALIDATOR = RegexValidator(
+    regex=r"^[A-Z0-9][A-Z0-9-]{3,19}$",
+    message="An MRN is 4 to 20 characters: capital letters, digits and hyphens, starting with a letter or digit.",
+)
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    OTHER = "O", "Other"
+    UNKNOWN = "U", "Unknown"
+
+
+class Patient(models.Model):
+    """A person whose eyes the clinic images. Never deleted: archived, so history stays intact."""
+
+    mrn = models.CharField(
+        "MRN",
+        max_length=20,
+        unique=True,
+        validators=[MRN_VALIDATOR],
+        error_messages={"unique": "Another patient already has this MRN."},
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+
+    is_archived = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name", "mrn"]
+        permissions = [("archive_patient", "Can archive and restore patients")]
+        indexes = [
+            models.Index(Lower("last_name"), Lower("first_name"), name="patient_name_idx"),
+            models.Index(fields=["date_of_birth"], name="patient_dob_idx"),
+        ]
+
+    def __str__(self) -> str:
+        # Deliberately no name: object reprs end up in logs and admin messages.
+        return f"Patient #{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.last_name}, {self.first_name}"

@@ -1,0 +1,38 @@
+"""Patient reads: search and lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from .models import Patient
+
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+
+
+def _parse_date(text: str) -> dt.date | None:
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def patient_search(*, query: str = "", include_archived: bool = False) -> QuerySet[Patient]:
+    """Search by MRN (prefix), name (every word must match a first or last name) or birth date."""
+    qs = Patient.objects.all()
+    if not include_archived:
+        qs = qs.filter(is_archived=False)
+    query = (query or "").strip()
+    if not query:
+        return qs
+    birth_date = _parse_date(query)
+    if birth_date is not None:
+        return qs.filter(date_of_birth=birth_date)
+    condition = Q(mrn__istartswith=query)
+    name_condition = Q()
+    for word in query.replace(",", " ").split():
+        name_condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    return qs.filter(condition | name_condition)

@@ -1,0 +1,1 @@
+"""Scan intake models arrive with the "Scan intake" issue."""

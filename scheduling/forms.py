@@ -1,0 +1,117 @@
+"""Booking forms. Staff type local dates and wall-clock times; the forms turn them into aware
+datetimes (refusing times that don't exist or are ambiguous on daylight-saving days) and the services
+decide whether the slot can be booked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from octclinic.roles import TECHNICIAN
+from patients.models import Patient
+from patients.services import mrn_normalize
+
+from .models import Appointment, Resource
+from .services import local_datetime_build
+
+
+def technicians():
+    return get_user_model().objects.filter(groups__name=TECHNICIAN, is_active=True).order_by("last_name", "username")
+
+
+class TechnicianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class SlotFields(forms.Form):
+    resource = forms.ModelChoiceField(queryset=Resource.objects.filter(is_active=True), label="OCT device / room")
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start_time = forms.TimeField(label="Start", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end_time = forms.TimeField(label="End", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+    def clean(self):
+        cleaned = super().clean()
+        day, start_time, end_time = cleaned.get("day"), cleaned.get("start_time"), cleaned.get("end_time")
+        if day and start_time and end_time:
+            try:
+                cleaned["start"] = local_datetime_build(day=day, time=start_time)
+            except ValidationError as exc:
+                self.add_error("start_time", exc)
+            try:
+                cleaned["end"] = local_datetime_build(day=day, time=end_time)
+            except ValidationError as exc:
+                self.add_error("end_time", exc)
+        return cleaned
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Map the service's field names (start, end, ...) onto this form's fields."""
+        mapping = {"start": "start_time", "end": "end_time", "resource": "resource", "reason": "reason"}
+        if hasattr(exc, "error_dict"):
+            for field, messages in exc.message_dict.items():
+                target = mapping.get(field)
+                self.add_error(target if target in self.fields else None, messages)
+        else:
+            self.add_error(None, exc.messages)
+
+
+class AppointmentBookForm(SlotFields):
+    patient_mrn = forms.CharField(
+        label="Patient MRN", max_length=20, help_text="Type the MRN from the patient's card or record."
+    )
+    technician = TechnicianChoiceField(queryset=Resource.objects.none(), required=False)
+    reason = forms.CharField(max_length=200, required=False, label="Reason / order")
+
+    field_order = ["patient_mrn", "resource", "day", "start_time", "end_time", "technician", "reason"]
+
+    def __init__(self, *args, patient: Patient | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["technician"].queryset = technicians()
+        self.patient = patient
+        if patient is not None:
+            self.fields["patient_mrn"].initial = patient.mrn
+            self.fields["patient_mrn"].widget = forms.HiddenInput()
+
+    def clean_patient_mrn(self) -> Patient:
+        mrn = mrn_normalize(self.cleaned_data["patient_mrn"])
+        patient = Patient.objects.filter(mrn=mrn).first()
+        if patient is None:
+            raise ValidationError("No patient has this MRN. Register the patient first.")
+        return patient
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict") and "patient" in exc.error_dict:
+            self.add_error("patient_mrn", exc.error_dict.pop("patient"))
+        super().add_service_errors(exc)
+
+
+class AppointmentRescheduleForm(SlotFields):
+    reason = forms.CharField(max_length=200, label="Why is it moved?", help_text="Kept on the appointment's record.")
+
+    def __init__(self, *args, appointment: Appointment, **kwargs):
+        local_start = timezone.localtime(appointment.start)
+        kwargs.setdefault(
+            "initial",
+            {
+                "resource": appointment.resource_id,
+                "day": local_start.date(),
+                "start_time": local_start.time(),
+                "end_time": timezone.localtime(appointment.end).time(),
+            },
+        )
+        super().__init__(*args, **kwargs)
+
+
+class AppointmentCancelForm(forms.Form):
+    reason = forms.CharField(max_length=200, required=False, label="Reason for cancelling")
+
+
+def default_slot(*, day: dt.date, start_time: dt.time | None = None) -> dict:
+    start_time = start_time or dt.time(9, 0)
+    end = dt.datetime.combine(day, start_time) + dt.timedelta(minutes=settings.DEFAULT_APPOINTMENT_MINUTES)
+    return {"day": day, "start_time": start_time, "end_time": end.time()}

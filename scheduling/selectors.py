@@ -1,0 +1,78 @@
+"""Schedule reads. Day and week bounds are computed in the clinic's zone, so a day is a local day
+(23 or 25 hours long across daylight-saving changes), and every list runs a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from patients.models import Patient
+
+from .models import Appointment, AppointmentReschedule, OpeningHours, Resource
+
+
+def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(day, dt.time.min).replace(tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min).replace(tzinfo=tz)
+    return start, end
+
+
+def resources_active() -> QuerySet[Resource]:
+    return Resource.objects.filter(is_active=True).prefetch_related(
+        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens"))
+    )
+
+
+def appointments_between(
+    *, start: dt.datetime, end: dt.datetime, resource: Resource | None = None
+) -> QuerySet[Appointment]:
+    qs = Appointment.objects.filter(start__lt=end, end__gt=start).select_related("patient", "resource", "technician")
+    if resource is not None:
+        qs = qs.filter(resource=resource)
+    return qs.order_by("start", "resource__name")
+
+
+def schedule_day(*, day: dt.date) -> list[tuple[Resource, list[Appointment]]]:
+    """Each active resource with its appointments that day (two queries in all)."""
+    start, end = local_day_bounds(day)
+    resources = list(resources_active())
+    by_resource: dict[int, list[Appointment]] = {r.pk: [] for r in resources}
+    for appointment in appointments_between(start=start, end=end):
+        by_resource.setdefault(appointment.resource_id, []).append(appointment)
+    return [(r, by_resource[r.pk]) for r in resources]
+
+
+def schedule_week(*, week_start: dt.date, resource: Resource) -> list[tuple[dt.date, list[Appointment]]]:
+    days = [week_start + dt.timedelta(days=i) for i in range(7)]
+    start, _ = local_day_bounds(days[0])
+    _, end = local_day_bounds(days[-1])
+    by_day: dict[dt.date, list[Appointment]] = {d: [] for d in days}
+    for appointment in appointments_between(start=start, end=end, resource=resource):
+        by_day.setdefault(timezone.localdate(appointment.start), []).append(appointment)
+    return [(d, by_day[d]) for d in days]
+
+
+def appointment_get(*, pk: int) -> Appointment:
+    return (
+        Appointment.objects.select_related("patient", "resource", "technician", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "reschedules",
+                queryset=AppointmentReschedule.objects.select_related("old_resource", "new_resource", "changed_by"),
+            )
+        )
+        .get(pk=pk)
+    )
+
+
+def appointments_for_patient(*, patient: Patient) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(patient=patient).select_related("resource", "technician").order_by("-start")
+
+
+def reschedules_for_patient(*, patient: Patient) -> QuerySet[AppointmentReschedule]:
+    return AppointmentReschedule.objects.filter(appointment__patient=patient).select_related(
+        "old_resource", "new_resource", "changed_by"
+    )
