@@ -7,6 +7,7 @@ SIGTERM) stops everything this started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,6 +32,11 @@ def _commands(host: str, port: str) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, sig)
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
@@ -44,7 +50,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for name, command in _commands(host, port).items():
-        processes[name] = subprocess.Popen(command)  # noqa: S603 - our own fixed argv
+        # Each child leads its own process group, so stopping it also stops what it forked
+        # (runserver's autoreloader child, the worker's pool processes).
+        processes[name] = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own fixed argv
     print(f"\nOCT Clinic is running at http://{host}:{port}/  (Ctrl-C stops web, worker and beat)\n", flush=True)
     exit_code = 0
     try:
@@ -58,14 +66,14 @@ def main() -> int:
             time.sleep(0.5)
     finally:
         for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+            _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + 15
         for process in processes.values():
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
     print("All OCT Clinic processes stopped.", flush=True)
     return exit_code
 

@@ -160,7 +160,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Media is never served by URL: files go out only through views that check the patient permission.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
-MEDIA_URL = None
+# Django needs a MEDIA_URL, but no URL pattern serves it: a request there is a plain 404.
+MEDIA_URL = "/media-is-not-served/"
 
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
 if STORAGE_BACKEND == "s3":
@@ -180,7 +181,7 @@ if STORAGE_BACKEND == "s3":
 elif STORAGE_BACKEND == "local":
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
+        "OPTIONS": {"location": MEDIA_ROOT},
     }
 else:
     raise ImproperlyConfigured("STORAGE_BACKEND must be 'local' or 's3'")
@@ -225,6 +226,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A scheduled appointment still not checked in this long after its start becomes a no-show.
 NO_SHOW_AFTER_MINUTES = env.int("NO_SHOW_AFTER_MINUTES", default=60)
 DEFAULT_APPOINTMENT_MINUTES = env.int("DEFAULT_APPOINTMENT_MINUTES", default=20)
+
+# --- Scan intake -----------------------------------------------------------------------------
+# Limits protect the server from oversized files and decompression bombs; see docs/scans.md.
+SCANS_MAX_UPLOAD_BYTES = env.int("SCANS_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+SCANS_MAX_PIXELS_PER_FRAME = env.int("SCANS_MAX_PIXELS_PER_FRAME", default=40_000_000)
+SCANS_MAX_TOTAL_PIXELS = env.int("SCANS_MAX_TOTAL_PIXELS", default=400_000_000)
+SCANS_MAX_FRAMES = env.int("SCANS_MAX_FRAMES", default=1024)
+SCANS_ZIP_MAX_FILES = env.int("SCANS_ZIP_MAX_FILES", default=150_000)
+SCANS_ZIP_MAX_TOTAL_BYTES = env.int("SCANS_ZIP_MAX_TOTAL_BYTES", default=20 * 1024**3)
+SCANS_ZIP_MAX_RATIO = env.int("SCANS_ZIP_MAX_RATIO", default=200)
+SCANS_PREVIEW_MAX_SIDE = env.int("SCANS_PREVIEW_MAX_SIDE", default=2048)
+SCANS_THUMBNAIL_MAX_SIDE = env.int("SCANS_THUMBNAIL_MAX_SIDE", default=256)
+SCANS_ORPHAN_GRACE_MINUTES = env.int("SCANS_ORPHAN_GRACE_MINUTES", default=60)
+# Server folders the admin's dataset import may read (the management command may read any path).
+SCANS_DATASET_IMPORT_ROOTS = env.list("SCANS_DATASET_IMPORT_ROOTS", default=[])
+# Salt for de-identified UIDs; empty means derived from SECRET_KEY.
+SCANS_DEID_UID_SALT = env.str("SCANS_DEID_UID_SALT", default="")
+# Django's own upload limits sit just above ours so our clearer message wins.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=200)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

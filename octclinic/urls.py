@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
     path("schedule/", include("scheduling.urls")),
+    path("scans/", include("scans.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class ScansConfig(AppConfig):
     name = "scans"
     verbose_name = "Scans"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from patients.timeline import timeline_source_register
+
+        from .models import DatasetImport, DicomMetadata, Scan
+        from .selectors import scan_timeline_entries
+
+        auditlog.register(Scan)
+        auditlog.register(DicomMetadata)
+        # Progress counters change every few images; only the job's life cycle is worth auditing.
+        auditlog.register(DatasetImport, exclude_fields=["processed", "imported", "duplicates", "refused", "errors"])
+        timeline_source_register(name="scans", source=scan_timeline_entries)

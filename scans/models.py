@@ -1,1 +1,212 @@
-"""Scan intake models arrive with the "Scan intake" issue."""
+"""Scan intake: clinical scans of a patient's eye, and labelled images imported for training.
+
+Files live in the ``default`` storage under generated names; every file a row points at carries its
+sha256 so a read can prove the bytes are the ones that were ingested.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from patients.eyes import Eye
+from patients.models import Patient
+from scheduling.models import Appointment
+
+
+class FileFormat(models.TextChoices):
+    JPEG = "jpeg", "JPEG"
+    PNG = "png", "PNG"
+    TIFF = "tiff", "TIFF"
+    DICOM = "dicom", "DICOM"
+
+
+class AiStatus(models.TextChoices):
+    QUEUED = "queued", "Queued for AI reading"
+    AWAITING_MODEL = "awaiting_model", "Awaiting a model"
+    CLASSIFIED = "classified", "Classified"
+    FAILED = "failed", "AI reading failed"
+
+
+class Scan(models.Model):
+    """One ingested image file (a single B-scan, a photo, or a whole OCT volume) of one eye.
+
+    The original is stored byte for byte and never rewritten; the preview, thumbnail and (for DICOM)
+    the de-identified copy are derived from it once at intake.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="scans")
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="scans")
+    eye = models.CharField(max_length=2, choices=Eye.choices)
+    acquired_on = models.DateField(help_text="Date the image was taken (not the upload date).")
+
+    file_format = models.CharField(max_length=8, choices=FileFormat.choices)
+    original = models.FileField(max_length=255)
+    original_name = models.CharField(
+        max_length=255, help_text="Name of the uploaded file, for display only; never used as a path."
+    )
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    frame_count = models.PositiveIntegerField(default=1)
+    ai_frames = models.JSONField(
+        default=list, help_text="0-based frame indices that get an AI reading (default: the central B-scan)."
+    )
+    ai_status = models.CharField(max_length=16, choices=AiStatus.choices, default=AiStatus.QUEUED)
+
+    preview = models.FileField(max_length=255)
+    preview_sha256 = models.CharField(max_length=64)
+    thumbnail = models.FileField(max_length=255)
+    thumbnail_sha256 = models.CharField(max_length=64)
+    deidentified = models.FileField(max_length=255, blank=True)
+    deidentified_sha256 = models.CharField(max_length=64, blank=True)
+
+    warnings = models.JSONField(default=list, blank=True)
+    identity_mismatch_confirmed = models.BooleanField(
+        default=False, help_text="The DICOM identity differed from the patient and staff stored it anyway."
+    )
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-acquired_on", "-uploaded_at", "-pk"]
+        permissions = [("choose_scan_frames", "Can choose which frames of a scan get an AI reading")]
+        constraints = [
+            # The duplicate check in scan_upload reports duplicates nicely; this catches the race.
+            models.UniqueConstraint(fields=["patient", "sha256"], name="scan_unique_image_per_patient"),
+        ]
+        indexes = [models.Index(fields=["patient", "eye", "acquired_on"], name="scan_patient_eye_date_idx")]
+
+    def __str__(self) -> str:
+        return f"Scan #{self.pk}"
+
+    @property
+    def is_volume(self) -> bool:
+        return self.frame_count > 1
+
+    @property
+    def default_frame(self) -> int:
+        return self.frame_count // 2
+
+
+class DicomMetadata(models.Model):
+    """What the DICOM header says, copied into fields so it can be shown and queried without parsing.
+
+    Deliberately no patient name, ID or birth date: identity is compared at intake, not kept twice.
+    """
+
+    scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="dicom")
+    modality = models.CharField(max_length=16, blank=True)
+    sop_class_uid = models.CharField("SOP class UID", max_length=64, blank=True)
+    sop_class_name = models.CharField("SOP class", max_length=128, blank=True)
+    transfer_syntax_uid = models.CharField(max_length=64, blank=True)
+    study_instance_uid = models.CharField(max_length=64, blank=True)
+    series_instance_uid = models.CharField(max_length=64, blank=True)
+    sop_instance_uid = models.CharField(max_length=64, blank=True)
+    laterality = models.CharField(max_length=2, blank=True)
+    acquisition_datetime = models.DateTimeField(null=True, blank=True)
+    manufacturer = models.CharField(max_length=128, blank=True)
+    model_name = models.CharField(max_length=128, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    columns = models.PositiveIntegerField(null=True, blank=True)
+    number_of_frames = models.PositiveIntegerField(null=True, blank=True)
+    pixel_spacing_row_mm = models.FloatField(null=True, blank=True)
+    pixel_spacing_column_mm = models.FloatField(null=True, blank=True)
+    slice_thickness_mm = models.FloatField(null=True, blank=True)
+    photometric_interpretation = models.CharField(max_length=32, blank=True)
+    bits_stored = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "DICOM metadata"
+        verbose_name_plural = "DICOM metadata"
+
+    def __str__(self) -> str:
+        return f"DICOM metadata of scan #{self.scan_id}"
+
+
+class DatasetImport(models.Model):
+    """One run of a labelled-dataset import, with the progress a worker reports while it runs."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=500, help_text="Server folder, uploaded archive name, or command path.")
+    archive = models.FileField(max_length=255, blank=True, help_text="Uploaded archive, removed after the run.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    layout = models.CharField(max_length=32, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Dataset import #{self.pk} ({self.name})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed / self.total) if self.total else (100 if self.status == "done" else 0)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    VAL = "val", "Validation"
+    TEST = "test", "Test"
+
+
+class LabelledImage(models.Model):
+    """A training image: a label and where it came from, never a patient.
+
+    DICOM sources are stored de-identified; raster images as given.
+    """
+
+    dataset_import = models.ForeignKey(DatasetImport, on_delete=models.PROTECT, related_name="images")
+    label = models.CharField(max_length=64, db_index=True)
+    split = models.CharField(max_length=5, choices=Split.choices, blank=True)
+    source = models.CharField(max_length=500)
+    original_name = models.CharField(max_length=500, help_text="Path inside the source folder or archive.")
+    source_patient_id = models.CharField(
+        max_length=64, blank=True, help_text="Patient id encoded in the file name (Kermany CLASS-PATIENT-N)."
+    )
+    file = models.FileField(max_length=255)
+    sha256 = models.CharField(max_length=64, help_text="Of the stored file (verified on read).")
+    source_sha256 = models.CharField(
+        max_length=64, unique=True, help_text="Of the file as found in the source (detects re-imports)."
+    )
+    file_format = models.CharField(max_length=8, choices=FileFormat.choices)
+    size_bytes = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["label", "split"], name="labelledimage_label_split_idx")]
+
+    def __str__(self) -> str:
+        return f"Labelled image #{self.pk} ({self.label})"

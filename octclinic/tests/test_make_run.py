@@ -1,0 +1,89 @@
+"""`make run`'s launcher: web, worker and beat come up on the embedded default, the demo logins work,
+and one signal stops every process it started."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from octclinic.testing import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.worker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def descendants(pid: int) -> set[int]:
+    found, frontier = set(), [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = Path(f"/proc/{parent}/task/{parent}/children")
+        if children.exists():
+            for child in map(int, children.read_text().split()):
+                found.add(child)
+                frontier.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except FileNotFoundError:
+        return False
+
+
+def test_make_run_serves_login_with_demo_logins_and_stops_everything(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env.update(OCT_DATA_DIR=str(tmp_path), DEMO_PASSWORD="demo-password-2026", PORT=str(free_port()))
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run("migrate", "--noinput").returncode == 0
+    seeded = run("seed_demo")
+    assert "tech" in seeded.stdout and "demo-password-2026" in seeded.stdout
+
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "octclinic.devserver"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{env['PORT']}"
+    try:
+
+        def login_page():
+            try:
+                with urllib.request.urlopen(f"{base}/accounts/login/", timeout=2) as response:
+                    return response.status == 200 and response.read().decode()
+            except OSError:
+                return False
+
+        page = wait_until(login_page, timeout=60)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(f"{base}/accounts/login/", timeout=5).read()
+        cookie_token = next(c.value for c in jar if c.name == "csrftoken")
+        body = f"csrfmiddlewaretoken={cookie_token}&username=tech&password=demo-password-2026".encode()
+        with opener.open(urllib.request.Request(f"{base}/accounts/login/", data=body), timeout=10) as response:
+            assert response.url.endswith("/schedule/")  # the technician lands on today's schedule
+        assert token
+        children = wait_until(lambda: len(descendants(launcher.pid)) >= 3 and descendants(launcher.pid), timeout=30)
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        launcher.wait(timeout=30)
+    assert launcher.returncode == 0
+    wait_until(lambda: not any(alive(pid) for pid in children), timeout=20)
