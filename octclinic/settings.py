@@ -246,6 +246,17 @@ SCANS_DEID_UID_SALT = env.str("SCANS_DEID_UID_SALT", default="")
 # Django's own upload limits sit just above ours so our clearer message wins.
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=200)
 
+# --- AI model serving (see docs/mlcore.md) --------------------------------------------------------
+# A reading below this confidence, or above this uncertainty, is flagged "needs careful review".
+MLCORE_CONFIDENCE_THRESHOLD = env.float("MLCORE_CONFIDENCE_THRESHOLD", default=0.70)
+MLCORE_UNCERTAINTY_THRESHOLD = env.float("MLCORE_UNCERTAINTY_THRESHOLD", default=0.50)
+MLCORE_RUNTIME = env.str("MLCORE_RUNTIME", default="auto")  # auto | litert | tensorflow
+# Threads per worker process: with several worker processes, give each cores / concurrency.
+MLCORE_NUM_THREADS = env.int("MLCORE_NUM_THREADS", default=os.cpu_count() or 1)
+MLCORE_BATCH_SIZE = env.int("MLCORE_BATCH_SIZE", default=16)
+MLCORE_WARM_ON_WORKER_START = env.bool("MLCORE_WARM_ON_WORKER_START", default=True)
+MLCORE_CACHE_DIR = env.str("MLCORE_CACHE_DIR", default=str(DATA_DIR / "mlcore-cache"))
+
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

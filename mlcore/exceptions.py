@@ -1,0 +1,25 @@
+"""Errors other apps catch: they tell "no model to serve" apart from "this model is broken"."""
+
+from __future__ import annotations
+
+
+class MlcoreError(Exception):
+    """Base of every error mlcore raises on purpose."""
+
+
+class ModelVersionUnavailable(MlcoreError):
+    """A model version cannot serve (missing, corrupt, or incompatible); callers should retry later or alert."""
+
+
+class NoDeployedModel(ModelVersionUnavailable):
+    """No version is deployed and none was loaded before: classification cannot happen at all."""
+
+
+class ArtifactCorrupt(ModelVersionUnavailable):
+    """The stored artifact or its card cannot be read, fails its checksum, or does not predict."""
+
+    def __init__(self, version: str, path: str, reason: str):
+        self.version = version
+        self.path = path
+        self.reason = reason
+        super().__init__(f"Model version {version!r}: artifact {path!r} is unusable: {reason}")
