@@ -18,6 +18,7 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_model
 	$(PY) -m octclinic.devserver
 
 ## The whole suite (on PostgreSQL / Redis when DATABASE_URL / REDIS_URL are set).
@@ -46,6 +47,7 @@ migrations: install
 seed: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_model
 
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -64,42 +64,13 @@ def celery_worker_process(transactional_db, settings):
     Yields the queue name; send tasks with ``apply_async(queue=...)``. Data the test creates must be
     committed (hence ``transactional_db``) for the worker to see it.
     """
-    import os
-    import subprocess
-    import sys
     import uuid
-    from pathlib import Path
 
-    from django.db import connection
+    from octclinic.testing import WorkerProcess
 
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        database_url = f"sqlite:///{db['NAME']}"
-    else:
-        database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "octclinic.settings_test",
-        "OCT_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": database_url,
-    }
-    root = Path(__file__).resolve().parent
-    log = open(Path(settings.DATA_DIR) / f"worker-{queue}.log", "w+")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "octclinic", "worker", "-P", "solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    worker = WorkerProcess(queue=queue, data_dir=settings.DATA_DIR)
     try:
         yield queue
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.seek(0)
-        output = log.read()
-        log.close()
-        print(output[-3000:])  # shown by pytest when the test fails
+        print(worker.stop()[-3000:])  # shown by pytest when the test fails

@@ -23,3 +23,11 @@ class ArtifactCorrupt(ModelVersionUnavailable):
         self.path = path
         self.reason = reason
         super().__init__(f"Model version {version!r}: artifact {path!r} is unusable: {reason}")
+
+
+class TrainingBusy(MlcoreError):
+    """Another training run is queued or running: one at a time, so it is refused rather than queued twice."""
+
+
+class TrainingParamsInvalid(MlcoreError, ValueError):
+    """Training parameters a person typed are unusable; the message says which and why."""

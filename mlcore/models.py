@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -24,6 +25,7 @@ class ModelVersion(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("deploy_modelversion", "Can deploy, roll back and shadow model versions")]
         constraints = [
             # The database itself guarantees a single deployed version, whatever races between admins.
             models.UniqueConstraint(fields=["status"], condition=Q(status="deployed"), name="mlcore_single_deployed")
@@ -31,3 +33,120 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} ({self.status})"
+
+    @property
+    def is_synthetic(self) -> bool:
+        """Trained on generated phantom B-scans (the demo): never to be mistaken for a clinical model."""
+        return bool((self.card or {}).get("training_data", {}).get("synthetic"))
+
+
+class ModelVersionLifecycle(models.Model):
+    """Lifecycle facts about a version that the card (written once, at registration) cannot hold."""
+
+    model_version = models.OneToOneField(ModelVersion, on_delete=models.CASCADE, related_name="lifecycle")
+    shadow = models.BooleanField(default=False, help_text="Runs beside the deployed model on new scans.")
+    gating_passed = models.BooleanField(null=True, help_text="Result of the automatic promotion check, if any.")
+    gating_reason = models.TextField(blank=True)
+    gating_report = models.JSONField(default=dict, blank=True)
+    evaluation = models.JSONField(default=dict, blank=True, help_text="Held-out test split report.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"lifecycle of {self.model_version_id}"
+
+
+class TrainingDataset(models.Model):
+    """A frozen snapshot of what a model learned from: items, labels, by-group split, content hash."""
+
+    source = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64, db_index=True)
+    items = models.JSONField(default=list, help_text="[{key, label, group, split, sha256, provenance}]")
+    class_counts = models.JSONField(default=dict, help_text="{split: {class: n}}")
+    class_weights = models.JSONField(default=dict)
+    groups = models.JSONField(default=dict, help_text="{split: number of patients/groups}")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"dataset #{self.pk} ({self.source}, {len(self.items)} items)"
+
+
+class TrainingRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Started by a clinic admin"
+        COMMAND = "command", "manage.py train_model"
+        SCHEDULED = "scheduled", "Scheduled retraining"
+        DEMO = "demo", "Demo seed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    pipeline = models.CharField(max_length=32, default="oct-classifier", editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    params = models.JSONField(default=dict, blank=True)
+    dataset = models.ForeignKey(TrainingDataset, null=True, blank=True, on_delete=models.PROTECT)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    epoch = models.PositiveIntegerField(default=0)
+    epochs_total = models.PositiveIntegerField(default=0)
+    loss = models.FloatField(null=True, blank=True)
+    val_metrics = models.JSONField(default=dict, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    log = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="mlcore_training_runs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Heartbeat: every progress report touches it.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("start_trainingrun", "Can start and cancel model training")]
+        constraints = [
+            # One training at a time, whatever number of web, beat and worker processes race for it.
+            models.UniqueConstraint(
+                fields=["pipeline"], condition=Q(status__in=["queued", "running"]), name="mlcore_single_active_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"training run #{self.pk} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.epoch / self.epochs_total) if self.epochs_total else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class ShadowReading(models.Model):
+    """One new scan read by the shadow candidate beside the deployed model, keyed by the input's checksum only."""
+
+    candidate = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="shadow_readings")
+    input_sha256 = models.CharField(max_length=64)
+    deployed_version = models.CharField(max_length=64)
+    deployed_label = models.CharField(max_length=16)
+    candidate_label = models.CharField(max_length=16)
+    agrees = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["candidate", "input_sha256"], name="mlcore_shadow_once_per_input")
+        ]
+
+    def __str__(self) -> str:
+        return f"shadow reading #{self.pk}"

@@ -11,6 +11,11 @@ class OctclinicConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_roles_resync, sender=self)
+        from .clinic_metrics import SOURCES
+        from .metrics import metric_source_register
+
+        for name, source in SOURCES.items():
+            metric_source_register(name=name, source=source)
         from .celery import ensure_broker_folders
 
         ensure_broker_folders()

@@ -1,6 +1,7 @@
-"""The demo clinic that `make run` seeds: staff of each role, about 20 patients, and a week of
-appointments on two OCT devices. Seeding goes through the same services as the staff pages, so the
-demo obeys the booking rules; running it again changes nothing that is already there.
+"""The demo clinic that `make run` seeds: staff of each role, two care teams (one per doctor), about 20
+patients shared between them, and a week of appointments on two OCT devices. Seeding goes through the same
+services as the staff pages, so the demo obeys the booking rules; running it again changes nothing that is
+already there.
 
 Every name here is invented; the demo holds no real patient data.
 """
@@ -22,8 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from patients.models import Patient, Sex
-from patients.services import patient_create
+from patients.models import CareTeam, Patient, Sex
+from patients.services import patient_care_team_assign, patient_create
 from scheduling.models import Appointment, OpeningHours, Resource
 from scheduling.services import appointment_book, appointment_check_in, local_datetime_build
 
@@ -45,6 +46,8 @@ LAST_NAMES = [
     "Keller", "Lang", "Meyer", "Novak", "Ortiz", "Peters", "Quast", "Roth", "Schulz", "Vogel",
 ]  # fmt: skip
 REASONS = ["AMD follow-up", "Diabetic screening", "New referral", "Post-injection check", "Routine OCT"]
+# Each doctor has a care team and sees only its patients; demo patients alternate between the two.
+CARE_TEAMS = [("Retina team", "doctor"), ("Diabetic eye team", "doctor2")]
 DEVICES = [
     ("OCT-1 Spectralis", "Heidelberg Spectralis", "Room 1"),
     ("OCT-2 Cirrus", "Zeiss Cirrus 6000", "Room 2"),
@@ -121,6 +124,20 @@ def _patients_seed(rng: random.Random, admin) -> list[Patient]:
     return patients
 
 
+def _care_teams_seed(patients: list[Patient], admin) -> list[CareTeam]:
+    """Teams with their doctor; patients without a team are shared out (re-runs move nobody)."""
+    User = get_user_model()
+    teams = []
+    for name, username in CARE_TEAMS:
+        team, _ = CareTeam.objects.get_or_create(name=name)
+        team.members.add(User.objects.get(username=username))
+        teams.append(team)
+    for i, patient in enumerate(patients):
+        if patient.care_team_id is None:
+            patient_care_team_assign(patient=patient, care_team=teams[i % len(teams)], assigned_by=admin)
+    return teams
+
+
 def _appointments_seed(rng: random.Random, resources, patients, technicians, admin) -> int:
     """A week of appointments from today, only if none are booked yet (so re-runs keep the data)."""
     if Appointment.objects.exists():
@@ -170,5 +187,6 @@ def demo_clinic_seed(*, password: str | None = None, seed: int = 2026) -> list[D
     technicians = list(User.objects.filter(username__in=["tech", "tech2"]))
     resources = _devices_seed()
     patients = _patients_seed(rng, admin)
+    _care_teams_seed(patients, admin)
     _appointments_seed(rng, resources, patients, technicians, admin)
     return logins

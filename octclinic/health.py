@@ -42,9 +42,14 @@ def _broker_ok() -> bool:
         return False
 
 
+def readiness_checks() -> dict[str, str]:
+    """Each dependency as "ok" or "error" (shared by /readyz and the API's health endpoint)."""
+    return {"database": "ok" if _database_ok() else "error", "broker": "ok" if _broker_ok() else "error"}
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    checks = {"database": "ok" if _database_ok() else "error", "broker": "ok" if _broker_ok() else "error"}
+    checks = readiness_checks()
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "error", "checks": checks}, status=200 if ready else 503)

@@ -17,7 +17,8 @@ CLINIC_ADMIN = "Clinic admin"
 ROLES = (TECHNICIAN, DOCTOR, CLINIC_ADMIN)
 
 # Roles whose members work in the Django admin as well as in the dashboard.
-STAFF_SITE_ROLES = frozenset({CLINIC_ADMIN})
+# Doctors too: they approve AI readings in the admin's prediction list as well as in the review queue.
+STAFF_SITE_ROLES = frozenset({CLINIC_ADMIN, DOCTOR})
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     TECHNICIAN: [
@@ -37,6 +38,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scans.add_scan",
         "scans.choose_scan_frames",
         "scans.view_dicommetadata",
+        "scans.view_prediction",
+        "patients.view_all_patients",
     ],
     DOCTOR: [
         "patients.view_patient",
@@ -46,12 +49,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scans.view_scan",
         "scans.choose_scan_frames",
         "scans.view_dicommetadata",
+        "scans.view_prediction",
+        "mlcore.view_modelversion",
+        "scans.view_review",
+        "scans.review_scan",
+        "scans.export_review",
+        "scans.view_secondopinionrequest",
     ],
     CLINIC_ADMIN: [
         "patients.view_patient",
         "patients.add_patient",
         "patients.change_patient",
         "patients.archive_patient",
+        "patients.view_all_patients",
+        "patients.view_careteam",
+        "patients.add_careteam",
+        "patients.change_careteam",
+        "scans.view_review",
+        "scans.export_review",
         "scheduling.view_resource",
         "scheduling.add_resource",
         "scheduling.change_resource",
@@ -76,18 +91,28 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.add_crontabschedule",
         "django_celery_beat.change_crontabschedule",
         "auditlog.view_logentry",
+        "octclinic.view_apitoken",
+        "octclinic.add_apitoken",
+        "octclinic.change_apitoken",
         "scans.view_scan",
         "scans.add_scan",
         "scans.change_scan",
         "scans.delete_scan",
         "scans.choose_scan_frames",
         "scans.view_dicommetadata",
+        "scans.view_prediction",
         "scans.view_datasetimport",
         "scans.add_datasetimport",
         "scans.change_datasetimport",
         "scans.view_labelledimage",
         "scans.change_labelledimage",
         "scans.delete_labelledimage",
+        "mlcore.view_modelversion",
+        "mlcore.deploy_modelversion",
+        "mlcore.view_trainingrun",
+        "mlcore.start_trainingrun",
+        "mlcore.view_trainingdataset",
+        "mlcore.view_shadowreading",
     ],
 }
 

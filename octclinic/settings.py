@@ -62,10 +62,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "guardian",
     "auditlog",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_prometheus",
     # Our domain apps. Dependencies point one way: scheduling -> patients, scans -> patients,
     # scans -> mlcore; octclinic (roles, health, demo) sits on top of them all.
     "patients",
@@ -76,16 +81,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "octclinic.sessions.SessionExpiryMiddleware",
+    "octclinic.two_factor.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "octclinic.urls"
@@ -132,6 +145,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out account is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -201,7 +216,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = DATA_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # An unacknowledged task (its worker died) is redelivered after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 else:
     # A broker that needs no server: kombu's filesystem transport, shared by web, worker and beat.
     CELERY_BROKER_URL = "filesystem://"
@@ -210,6 +226,8 @@ else:
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
+        # The spool is polled; 0.1 s keeps "AI reading within a second of upload" on the embedded default.
+        "polling_interval": 0.1,
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -257,41 +275,155 @@ MLCORE_BATCH_SIZE = env.int("MLCORE_BATCH_SIZE", default=16)
 MLCORE_WARM_ON_WORKER_START = env.bool("MLCORE_WARM_ON_WORKER_START", default=True)
 MLCORE_CACHE_DIR = env.str("MLCORE_CACHE_DIR", default=str(DATA_DIR / "mlcore-cache"))
 
-# --- REST framework -------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+# --- AI model lifecycle: training, gating, retraining (see docs/mlcore.md) ------------------------------
+MLCORE_TRAIN_EPOCHS = env.int("MLCORE_TRAIN_EPOCHS", default=10)
+MLCORE_TRAIN_INPUT_SIZE = env.int("MLCORE_TRAIN_INPUT_SIZE", default=299)
+MLCORE_TRAIN_BASE_WEIGHTS = env.str("MLCORE_TRAIN_BASE_WEIGHTS", default="")  # "" (none) | imagenet | path
+MLCORE_TRAIN_BATCH_SIZE = env.int("MLCORE_TRAIN_BATCH_SIZE", default=16)
+MLCORE_TRAIN_LEARNING_RATE = env.float("MLCORE_TRAIN_LEARNING_RATE", default=1e-3)
+MLCORE_TRAINING_TIME_LIMIT = env.int("MLCORE_TRAINING_TIME_LIMIT", default=6 * 60 * 60)
+MLCORE_TRAINING_STALE_MINUTES = env.int("MLCORE_TRAINING_STALE_MINUTES", default=120)
+MLCORE_GATE_MARGIN = env.float("MLCORE_GATE_MARGIN", default=0.01)
+MLCORE_GATE_URGENT_RECALL_FLOOR = env.float("MLCORE_GATE_URGENT_RECALL_FLOOR", default=0.80)
+MLCORE_RETRAIN_MIN_NEW_LABELS = env.int("MLCORE_RETRAIN_MIN_NEW_LABELS", default=100)
+
+# --- Doctor review, dashboards and exports (see docs/review.md) --------------------------------
+# How long a reading of each urgency may wait for a doctor before the queue shows it overdue (hours).
+REVIEW_TARGET_HOURS = {
+    "urgent": env.float("REVIEW_TARGET_HOURS_URGENT", default=24),
+    "routine": env.float("REVIEW_TARGET_HOURS_ROUTINE", default=168),
+    "observation": env.float("REVIEW_TARGET_HOURS_OBSERVATION", default=720),
 }
-SPECTACULAR_SETTINGS = {"TITLE": "OCT Clinic API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+# Drift warning on the clinic dashboard: a week's AI-doctor agreement (with at least MIN_REVIEWS decisions)
+# below MIN_AGREEMENT, or more than MAX_DROP under the model version's earlier weeks.
+REVIEW_DRIFT_MIN_AGREEMENT = env.float("REVIEW_DRIFT_MIN_AGREEMENT", default=0.80)
+REVIEW_DRIFT_MAX_DROP = env.float("REVIEW_DRIFT_MAX_DROP", default=0.15)
+REVIEW_DRIFT_MIN_REVIEWS = env.int("REVIEW_DRIFT_MIN_REVIEWS", default=5)
+
+# --- REST API (see docs/api.md) ---------------------------------------------------------------
+# Per-client rate limits ("N/sec|min|hour|day"; empty disables): a token is one client, a session its user.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="60/min")
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
+# last_used_at of a token is written at most this often (seconds), so reads don't all become writes.
+API_TOKEN_LAST_USED_GRANULARITY_SECONDS = env.int("API_TOKEN_LAST_USED_GRANULARITY_SECONDS", default=60)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "octclinic.api_auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Refuses by default: each view lists what every action needs (octclinic/api_permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["octclinic.api_permissions.RolePermissions"],
+    "DEFAULT_THROTTLE_CLASSES": ["octclinic.api_throttles.ApiClientThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "octclinic.api_schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "octclinic.api_pagination.ApiPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "octclinic.api_errors.api_exception_handler",
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OCT Clinic API",
+    "DESCRIPTION": "Integrations (EHR, PACS bridges, scripts) do here what staff do in the browser. "
+    "Authenticate with `Authorization: Bearer <token>`; errors always have the shape "
+    '`{"error": {"code", "message", "fields"}}`. See docs/api.md.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"; name each enum after its model so clients get stable names.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "scheduling.models.AppointmentStatus",
+        "ModelVersionStatusEnum": "mlcore.models.ModelVersion.Status",
+        "ScanAiStatusEnum": "scans.models.AiStatus",
+    },
+}
 
 # --- Audit ----------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False
+# Fixture loads (restore from backup) bring their own audit entries; they must not add new ones.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
 
-# --- Security -------------------------------------------------------------------------------
+# --- Security and accounts ------------------------------------------------------------------
+# Lockout after repeated failed logins (django-axes), per username and address together: a guesser is
+# stopped, yet can't lock a colleague out from elsewhere or a whole clinic behind one NAT address.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "token"]
+# Sessions: an idle timeout (refreshed by every request) and an absolute limit from login.
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)  # one clinic shift
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Optional TOTP second factor (django-otp); required for these roles when listed.
+OTP_REQUIRED_FOR_ROLES = env.list("OTP_REQUIRED_FOR_ROLES", default=[])
+OTP_TOTP_ISSUER = CLINIC_NAME
+# /metrics (Prometheus) answers only with "Authorization: Bearer <METRICS_TOKEN>" when this is set;
+# in production it is required, so counts never leak to the open network.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content security policy (django-csp): scripts only from our own vendored files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],  # inline style attributes (admin, htmx indicators)
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_HTTPONLY = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Logging --------------------------------------------------------------------------------
 # Messages only, never request bodies or querystrings: PHI must not reach application logs.
+# JSON lines in production (one object per record, for the log shipper), plain text elsewhere.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -12,3 +12,60 @@ def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout:.0f} s")
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess on the configured broker and the test database.
+
+    Tests that need a worker use the `celery_worker_process` fixture; reliability tests that kill
+    and restart workers drive this class directly.
+    """
+
+    def __init__(self, *, queue: str, data_dir, extra_env: dict[str, str] | None = None):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        from django.db import connection
+
+        db = connection.settings_dict
+        if db["ENGINE"].endswith("sqlite3"):
+            database_url = f"sqlite:///{db['NAME']}"
+        else:
+            database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "octclinic.settings_test",
+            "OCT_DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            **(extra_env or {}),
+        }
+        root = Path(__file__).resolve().parent.parent
+        self.log_path = Path(data_dir) / f"worker-{queue}-{time.monotonic_ns()}.log"
+        self._log = open(self.log_path, "w+")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argv
+            [sys.executable, "-m", "celery", "-A", "octclinic", "worker", "-P", "solo", "-Q", queue,
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
+            cwd=root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL: what an OOM kill or a pulled plug does, no chance to hand work back."""
+        self.process.kill()
+        self.process.wait(timeout=20)
+
+    def stop(self) -> str:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()
+        return self.output()

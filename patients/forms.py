@@ -17,7 +17,18 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ["mrn", "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address", "notes"]
+        fields = [
+            "mrn",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "care_team",
+            "phone",
+            "email",
+            "address",
+            "notes",
+        ]
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "address": forms.Textarea(attrs={"rows": 2}),

@@ -16,6 +16,24 @@ class Sex(models.TextChoices):
     UNKNOWN = "U", "Unknown"
 
 
+class CareTeam(models.Model):
+    """A group of staff who look after a set of patients; doctors see only their teams' patients.
+
+    Membership is the everyday access rule (a query, not per-row grants), so moving a patient to another team
+    moves who may see them in one write.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="care_teams")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Patient(models.Model):
     """A person whose eyes the clinic images. Never deleted: archived, so history stays intact."""
 
@@ -34,6 +52,14 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    care_team = models.ForeignKey(
+        CareTeam,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="patients",
+        help_text="Doctors see and review only the patients of their own care teams.",
+    )
 
     is_archived = models.BooleanField(default=False)
     archived_at = models.DateTimeField(null=True, blank=True)
@@ -49,7 +75,10 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "mrn"]
-        permissions = [("archive_patient", "Can archive and restore patients")]
+        permissions = [
+            ("archive_patient", "Can archive and restore patients"),
+            ("view_all_patients", "Can see every patient, whatever their care team"),
+        ]
         indexes = [
             models.Index(Lower("last_name"), Lower("first_name"), name="patient_name_idx"),
             models.Index(fields=["date_of_birth"], name="patient_dob_idx"),

@@ -20,9 +20,14 @@ def _parse_date(text: str) -> dt.date | None:
     return None
 
 
-def patient_search(*, query: str = "", include_archived: bool = False) -> QuerySet[Patient]:
-    """Search by MRN (prefix), name (every word must match a first or last name) or birth date."""
-    qs = Patient.objects.all()
+def patient_search(
+    *, query: str = "", include_archived: bool = False, base: QuerySet[Patient] | None = None
+) -> QuerySet[Patient]:
+    """Search by MRN (prefix), name (every word must match a first or last name) or birth date.
+
+    ``base`` is the caller's reach (``patients.access.patients_visible_to``); pages always pass it.
+    """
+    qs = Patient.objects.all() if base is None else base
     if not include_archived:
         qs = qs.filter(is_archived=False)
     query = (query or "").strip()

@@ -11,7 +11,18 @@ from django.utils import timezone
 
 from .models import Patient
 
-EDITABLE_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address", "notes")
+EDITABLE_FIELDS = (
+    "mrn",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "notes",
+    "care_team",
+)
 
 
 def mrn_normalize(value: str) -> str:
@@ -79,4 +90,13 @@ def patient_restore(*, patient: Patient, restored_by) -> Patient:
     patient.archived_at = None
     patient.updated_by = restored_by
     patient.save(update_fields=["is_archived", "archived_at", "updated_by", "updated_at"])
+    return patient
+
+
+@transaction.atomic
+def patient_care_team_assign(*, patient: Patient, care_team, assigned_by) -> Patient:
+    """Move a patient to a care team (or none): from now on that team's doctors see them, the old team's don't."""
+    patient.care_team = care_team
+    patient.updated_by = assigned_by
+    patient.save(update_fields=["care_team", "updated_by", "updated_at"])
     return patient

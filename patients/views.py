@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
+from .access import patient_require_visible, patients_visible_to
 from .forms import PatientForm, PatientSearchForm
 from .models import Patient
 from .selectors import patient_search
@@ -43,9 +44,9 @@ def patient_list_view(request):
     if form.is_bound and form.is_valid():
         query = form.cleaned_data["q"]
         include_archived = form.cleaned_data["include_archived"]
-    patients = patient_search(query=query, include_archived=include_archived).only(
-        "pk", "mrn", "first_name", "last_name", "date_of_birth", "sex", "is_archived"
-    )
+    patients = patient_search(
+        query=query, include_archived=include_archived, base=patients_visible_to(request.user)
+    ).only("pk", "mrn", "first_name", "last_name", "date_of_birth", "sex", "is_archived")
     page = Paginator(patients, PAGE_SIZE).get_page(page_number)
     context = {"form": form, "page": page, "query": query, "searching": bool(query), "nav": "patients"}
     template = "patients/partials/results.html" if request.htmx else "patients/list.html"
@@ -72,6 +73,7 @@ def patient_create_view(request):
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_detail_view(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
+    patient_require_visible(user=request.user, patient=patient)
     accessed.send(sender=Patient, instance=patient)
     context = {"patient": patient, "timeline": patient_timeline(patient=patient), "nav": "patients"}
     return render(request, "patients/detail.html", context)
@@ -82,6 +84,7 @@ def patient_detail_view(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def patient_edit_view(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
+    patient_require_visible(user=request.user, patient=patient)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -99,6 +102,7 @@ def patient_edit_view(request, pk: int):
 @require_POST
 def patient_archive_view(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
+    patient_require_visible(user=request.user, patient=patient)
     if request.POST.get("restore"):
         services.patient_restore(patient=patient, restored_by=request.user)
         messages.success(request, "Patient restored to the active list.")

@@ -1,4 +1,8 @@
-"""Admin: read-only views of scans, and the labelled-dataset import with live progress."""
+"""Admin: read-only views of scans, and the labelled-dataset import with live progress.
+
+Every clinical list is limited by ``patients.access`` (care teams), like the staff pages. The prediction
+list, where doctors approve and correct readings, lives in ``review_admin``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+
+from patients.access import patients_visible_to
 
 from .errors import IntakeError
 from .forms import DatasetImportForm
@@ -38,6 +44,9 @@ class ScanAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(patient__in=patients_visible_to(request.user))
 
 
 @admin.register(LabelledImage)
@@ -121,3 +130,6 @@ class DatasetImportAdmin(admin.ModelAdmin):
         }
         template = "scans/partials/import_progress.html" if request.htmx else "scans/admin/dataset_import_progress.html"
         return TemplateResponse(request, template, context)
+
+
+from . import review_admin  # noqa: E402,F401 - registers the prediction review admin

@@ -18,3 +18,6 @@ class ScansConfig(AppConfig):
         # Progress counters change every few images; only the job's life cycle is worth auditing.
         auditlog.register(DatasetImport, exclude_fields=["processed", "imported", "duplicates", "refused", "errors"])
         timeline_source_register(name="scans", source=scan_timeline_entries)
+        from .training_source import register as training_source_register
+
+        training_source_register()

@@ -9,10 +9,12 @@ import numpy as np
 from factory.django import DjangoModelFactory
 from PIL import Image
 
+from mlcore.labels import CLASSES, URGENCY_BY_LABEL
+from mlcore.models import ModelVersion
 from patients.eyes import Eye
 from patients.factories import PatientFactory
 
-from .models import Scan
+from .models import AiStatus, Prediction, Review, ReviewDecision, Scan
 from .services import scan_upload
 
 
@@ -53,3 +55,53 @@ class ScanFactory(DjangoModelFactory):
                 setattr(scan, key, value)
             scan.save(update_fields=list(extra))
         return scan
+
+
+class ModelVersionRowFactory(DjangoModelFactory):
+    """A registry row without an artifact: enough for readings that are stored, never computed, in tests."""
+
+    class Meta:
+        model = ModelVersion
+        django_get_or_create = ("version",)
+
+    version = factory.Sequence(lambda n: f"test-{n}")
+    status = ModelVersion.Status.DEPLOYED
+    artifact_path = factory.LazyAttribute(lambda o: f"models/{o.version}.keras")
+
+
+class PredictionFactory(DjangoModelFactory):
+    """A stored AI reading of a classified scan (probabilities consistent with label and confidence)."""
+
+    class Meta:
+        model = Prediction
+
+    scan = factory.SubFactory(ScanFactory, ai_status=AiStatus.CLASSIFIED)
+    model_version = factory.LazyFunction(lambda: ModelVersionRowFactory(version="test-deployed"))
+    frame = 0
+    label = "CNV"
+    confidence = 0.9
+    uncertainty = 0.2
+    urgency = factory.LazyAttribute(lambda o: URGENCY_BY_LABEL[o.label].value)
+    probabilities = factory.LazyAttribute(
+        lambda o: {c: (o.confidence if c == o.label else (1 - o.confidence) / (len(CLASSES) - 1)) for c in CLASSES}
+    )
+    needs_careful_review = False
+    model_ms = 12.5
+    input_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class ReviewFactory(DjangoModelFactory):
+    """A decision of record, written directly (tests of the review service go through review_decide)."""
+
+    class Meta:
+        model = Review
+
+    prediction = factory.SubFactory(PredictionFactory)
+    scan = factory.LazyAttribute(lambda o: o.prediction.scan)
+    model_version = factory.LazyAttribute(lambda o: o.prediction.model_version)
+    ai_label = factory.LazyAttribute(lambda o: o.prediction.label)
+    ai_urgency = factory.LazyAttribute(lambda o: o.prediction.urgency)
+    decision = ReviewDecision.APPROVED
+    label = factory.LazyAttribute(lambda o: o.ai_label if o.decision == ReviewDecision.APPROVED else "")
+    reviewer = None
+    queued_at = factory.LazyAttribute(lambda o: o.prediction.created_at)

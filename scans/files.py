@@ -24,9 +24,10 @@ logger = logging.getLogger(__name__)
 ORIGINALS = "scans/originals"
 DERIVED = "scans/derived"
 DEIDENTIFIED = "scans/deidentified"
+HEATMAPS = "scans/heatmaps"
 DATASET_IMAGES = "datasets/images"
 DATASET_UPLOADS = "datasets/uploads"
-MANAGED_PREFIXES = (ORIGINALS, DERIVED, DEIDENTIFIED, DATASET_IMAGES, DATASET_UPLOADS)
+MANAGED_PREFIXES = (ORIGINALS, DERIVED, DEIDENTIFIED, HEATMAPS, DATASET_IMAGES, DATASET_UPLOADS)
 _CHUNK = 1024 * 1024
 
 

@@ -59,6 +59,12 @@ class Scan(models.Model):
         default=list, help_text="0-based frame indices that get an AI reading (default: the central B-scan)."
     )
     ai_status = models.CharField(max_length=16, choices=AiStatus.choices, default=AiStatus.QUEUED)
+    ai_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the AI reading was last queued (the sweeper re-queues stale ones)."
+    )
+    ai_error = models.CharField(
+        max_length=200, blank=True, help_text="Why the AI reading failed: a fixed phrase, never patient data."
+    )
 
     preview = models.FileField(max_length=255)
     preview_sha256 = models.CharField(max_length=64)
@@ -94,6 +100,39 @@ class Scan(models.Model):
     @property
     def default_frame(self) -> int:
         return self.frame_count // 2
+
+
+class Prediction(models.Model):
+    """One model version's reading of one frame of a scan, as ``mlcore.runtime.Reading`` returned it.
+
+    ``frame`` is 0 for single images (not NULL, so the unique constraint also holds for them): a
+    re-delivered Celery task finds the row and never stores a second reading.
+    """
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey("mlcore.ModelVersion", on_delete=models.PROTECT, related_name="+")
+    frame = models.PositiveIntegerField(default=0, help_text="0-based frame index (0 for single images).")
+    probabilities = models.JSONField(help_text="Calibrated probability of every class.")
+    label = models.CharField(max_length=32)
+    confidence = models.FloatField()
+    uncertainty = models.FloatField(help_text="Normalised predictive entropy: 0 certain, 1 uniform.")
+    needs_careful_review = models.BooleanField(default=False)
+    review_reasons = models.JSONField(default=list, blank=True)
+    urgency = models.CharField(max_length=16)
+    heatmap = models.FileField(max_length=255, blank=True, help_text="Grad-CAM overlay PNG (private storage).")
+    heatmap_sha256 = models.CharField(max_length=64, blank=True)
+    model_ms = models.FloatField()
+    input_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scan", "frame", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "model_version", "frame"], name="prediction_unique_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"Prediction #{self.pk} of scan #{self.scan_id} ({self.label})"
 
 
 class DicomMetadata(models.Model):
@@ -210,3 +249,80 @@ class LabelledImage(models.Model):
 
     def __str__(self) -> str:
         return f"Labelled image #{self.pk} ({self.label})"
+
+
+class ReviewDecision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    CORRECTED = "corrected", "Corrected"
+    UNGRADABLE = "ungradable", "Ungradable (image quality)"
+
+
+class Review(models.Model):
+    """A doctor's decision on a scan's AI reading: the clinical label of record, and a training label.
+
+    One primary review per scan (the queue's decision); colleagues asked for a second opinion add their own
+    rows with ``is_second_opinion``, so disagreements stay visible instead of being overwritten. ``ai_label``
+    and ``model_version`` are copied from the reading at decision time: agreement statistics per model version
+    must not change when a scan is read again by a newer model.
+    """
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews")
+    prediction = models.ForeignKey(Prediction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    model_version = models.ForeignKey(
+        "mlcore.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ai_label = models.CharField(max_length=32, blank=True)
+    ai_urgency = models.CharField(max_length=16, blank=True)
+    decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
+    label = models.CharField(max_length=32, blank=True, help_text="The doctor's label; empty when ungradable.")
+    note = models.TextField(blank=True)
+    is_second_opinion = models.BooleanField(default=False)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="When the reading entered the queue.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("review_scan", "Can approve, correct or mark ungradable a scan's AI reading"),
+            ("export_review", "Can export reviewed results"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scan"], condition=models.Q(is_second_opinion=False), name="review_one_primary_per_scan"
+            ),
+            models.UniqueConstraint(fields=["scan", "reviewer"], name="review_one_per_reviewer"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="review_created_idx")]
+
+    def __str__(self) -> str:
+        return f"Review #{self.pk} of scan #{self.scan_id} ({self.decision})"
+
+    @property
+    def agrees_with_ai(self) -> bool | None:
+        if self.decision == ReviewDecision.UNGRADABLE or not self.ai_label:
+            return None
+        return self.label == self.ai_label
+
+
+class SecondOpinionRequest(models.Model):
+    """A doctor asking a colleague to review a scan too; answered by the colleague's own Review."""
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="second_opinion_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    colleague = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="second_opinion_requests"
+    )
+    note = models.TextField(blank=True)
+    review = models.OneToOneField(Review, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "colleague"], name="second_opinion_once_per_colleague"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Second opinion request #{self.pk} on scan #{self.scan_id}"

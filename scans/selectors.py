@@ -17,7 +17,7 @@ from patients.timeline import TimelineEntry
 from . import files
 from .derivatives import frame_png
 from .inspection import inspect_file
-from .models import FileFormat, LabelledImage, Scan
+from .models import FileFormat, LabelledImage, Prediction, Scan
 
 FILE_KINDS = ("original", "preview", "thumbnail", "deidentified")
 
@@ -114,9 +114,12 @@ def _scan_when(scan: Scan) -> dt.datetime:
 
 def scan_timeline_entries(patient: Patient) -> list[TimelineEntry]:
     """Timeline source for patients.timeline (one query for any number of scans)."""
+    from .review_selectors import decision_text, scans_with_decision
+
     entries = []
-    for scan in patient_scans_list(patient=patient):
+    for scan in scans_with_decision(patient_scans_list(patient=patient)):
         kind = "OCT volume" if scan.is_volume else "Scan"
+        decided = f" · doctor: {decision_text(scan)}" if scan.decision_code else ""
         entries.append(
             TimelineEntry(
                 when=_scan_when(scan),
@@ -124,10 +127,38 @@ def scan_timeline_entries(patient: Patient) -> list[TimelineEntry]:
                 title=f"{kind} {scan.eye}",
                 url=reverse("scans:detail", kwargs={"uuid": scan.uuid}),
                 detail=f"{scan.get_file_format_display()}, {scan.width}×{scan.height}"
-                + (f", {scan.frame_count} frames" if scan.is_volume else ""),
+                + (f", {scan.frame_count} frames" if scan.is_volume else "")
+                + decided,
                 status=scan.ai_status,
                 eye=scan.eye,
-                extra={"scan_uuid": str(scan.uuid), "ai_status_label": scan.get_ai_status_display()},
+                extra={
+                    "scan_uuid": str(scan.uuid),
+                    "ai_status_label": scan.get_ai_status_display(),
+                    "decision": scan.decision_code or "",
+                    "decision_label": scan.decision_label or "",
+                },
             )
         )
     return entries
+
+
+def scan_predictions_current(*, scan: Scan) -> list[Prediction]:
+    """The newest model version's readings of the scan's AI frames (what the scan page shows)."""
+    from .classification import scan_ai_frames
+
+    frames = scan_ai_frames(scan)
+    newest = scan.predictions.filter(frame__in=frames).order_by("-created_at", "-pk").first()
+    if newest is None:
+        return []
+    return list(
+        scan.predictions.filter(model_version_id=newest.model_version_id, frame__in=frames)
+        .select_related("model_version")
+        .order_by("frame")
+    )
+
+
+def prediction_heatmap_open(*, prediction: Prediction):
+    """The overlay PNG after proving its sha256 (errors.IntegrityError otherwise)."""
+    if not prediction.heatmap.name:
+        raise FileNotFoundError("heatmap")
+    return files.file_open_verified(prediction.heatmap.name, prediction.heatmap_sha256)

@@ -26,6 +26,7 @@ from scheduling.models import Appointment
 
 from . import files, sniffing
 from .archives import source_open
+from .classification import scan_classification_enqueue
 from .datasets import DatasetItem, dataset_plan
 from .deidentify import deidentify_bytes
 from .derivatives import preview_png, thumbnail_jpeg
@@ -34,7 +35,7 @@ from .errors import DuplicateScan, IdentityMismatch, IntakeError
 from .identity import identity_differences
 from .inspection import InspectedFile, inspect_file, size_check
 from .limits import human_bytes, limit
-from .models import AiStatus, DatasetImport, DicomMetadata, FileFormat, LabelledImage, Scan
+from .models import AiStatus, DatasetImport, DicomMetadata, FileFormat, LabelledImage, Prediction, Scan
 
 logger = logging.getLogger(__name__)
 MAX_RECORDED_ERRORS = 1000
@@ -164,6 +165,7 @@ def _scan_upload(*, patient, eye, acquired_on, name, data, uploaded_by, appointm
     except BaseException:
         _delete_all(stored)
         raise
+    scan_classification_enqueue(scan=scan)
     logger.info("scan %s stored (%s, %s frames)", scan.pk, scan.file_format, scan.frame_count)
     return scan
 
@@ -271,8 +273,8 @@ def scan_frames_select(*, scan: Scan, frames: Iterable[int], user) -> Scan:
         raise IntakeError(f"frames must be between 1 and {scan.frame_count}")
     if chosen != list(scan.ai_frames):
         scan.ai_frames = chosen
-        scan.ai_status = AiStatus.QUEUED
-        scan.save(update_fields=["ai_frames", "ai_status"])
+        scan.save(update_fields=["ai_frames"])
+        scan_classification_enqueue(scan=scan)
         logger.info("scan %s: AI frames changed by user %s", scan.pk, getattr(user, "pk", None))
     return scan
 
@@ -293,6 +295,7 @@ def _referenced_names() -> set[str]:
     names: set[str] = set()
     for row in Scan.objects.values_list("original", "preview", "thumbnail", "deidentified").iterator():
         names.update(n for n in row if n)
+    names.update(n for n in Prediction.objects.values_list("heatmap", flat=True).iterator() if n)
     names.update(LabelledImage.objects.values_list("file", flat=True).iterator())
     names.update(n for n in DatasetImport.objects.values_list("archive", flat=True) if n)
     return names

@@ -1,6 +1,7 @@
-"""Celery tasks of the scans app (the AI classification task arrives with the mlcore integration)."""
+"""Celery tasks of the scans app: thin wrappers, the work is in services / classification."""
 
 from celery import shared_task
+from django.db import OperationalError
 
 
 @shared_task(acks_late=True)
@@ -8,3 +9,27 @@ def dataset_import_task(job_id: int) -> None:
     from .services import dataset_import_run
 
     dataset_import_run(job_id=job_id)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    # Only a database hiccup is worth retrying; model or file problems are recorded on the scan.
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def classify_scan(scan_id: int) -> None:
+    from .classification import scan_classify
+
+    scan_classify(scan_id=scan_id)
+
+
+@shared_task(ignore_result=True)
+def classify_pending() -> None:
+    """Beat sweeper (every 5 minutes): lost tasks, and scans that waited for a model to be deployed."""
+    from .classification import scans_classification_requeue
+
+    scans_classification_requeue()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import exports, review_views, views
 
 app_name = "scans"
 urlpatterns = [
@@ -11,4 +11,14 @@ urlpatterns = [
     path("<uuid:uuid>/ai-frames/", views.scan_ai_frames, name="ai_frames"),
     path("<uuid:uuid>/frames/<int:number>/", views.scan_frame, name="frame"),
     path("<uuid:uuid>/file/<str:kind>/", views.scan_file, name="file"),
+    path("<uuid:uuid>/ai/", views.scan_ai_status, name="ai_status"),
+    path("<uuid:uuid>/ai/retry/", views.scan_ai_retry, name="ai_retry"),
+    path("<uuid:uuid>/ai/heatmap/<int:prediction_pk>/", views.scan_heatmap, name="heatmap"),
+    path("review/", review_views.review_queue_view, name="review_queue"),
+    path("review/next/", review_views.review_next_view, name="review_next"),
+    path("review/<uuid:uuid>/", review_views.review_scan_view, name="review"),
+    path("review/<uuid:uuid>/decide/", review_views.review_decide_view, name="review_decide"),
+    path("review/<uuid:uuid>/second-opinion/", review_views.review_second_opinion_view, name="review_second_opinion"),
+    path("reviews/export.<str:fmt>", exports.reviews_export_view, name="reviews_export"),
+    path("patient/<int:patient_pk>/report/<str:eye>.pdf", exports.visit_report_view, name="visit_report"),
 ]

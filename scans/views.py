@@ -17,10 +17,20 @@ from patients.models import Patient
 from scheduling.models import Appointment
 
 from .access import patient_scans_allowed, patient_scans_require
+from .classification import scan_classification_retry
 from .errors import IntakeError, IntegrityError
 from .forms import FrameSelectForm, ScanUploadForm, frames_display
-from .models import Scan
-from .selectors import FILE_KINDS, patient_scans_list, scan_file_open, scan_frame_png, scan_get, scans_of_eye
+from .models import AiStatus, Scan
+from .selectors import (
+    FILE_KINDS,
+    patient_scans_list,
+    prediction_heatmap_open,
+    scan_file_open,
+    scan_frame_png,
+    scan_get,
+    scan_predictions_current,
+    scans_of_eye,
+)
 from .services import scan_frames_select, scans_upload_batch
 
 logger = logging.getLogger(__name__)
@@ -136,6 +146,7 @@ def scan_detail(request, uuid):
     context["can_choose_frames"] = patient_scans_allowed(
         user=request.user, patient=scan.patient, action="choose_frames"
     )
+    context.update(_ai_context(request, scan))
     if request.htmx and request.htmx.target == "frame-viewer":
         return _private(render(request, "scans/partials/frame_viewer.html", context))
     accessed.send(sender=Scan, instance=scan)
@@ -261,3 +272,49 @@ def scan_compare(request, patient_pk: int):
         "nav": "patients",
     }
     return _private(render(request, "scans/compare.html", context))
+
+
+def _ai_context(request, scan: Scan) -> dict:
+    predictions = scan_predictions_current(scan=scan) if scan.ai_status == AiStatus.CLASSIFIED else []
+    return {
+        "scan": scan,
+        "predictions": predictions,
+        "can_retry": patient_scans_allowed(user=request.user, patient=scan.patient, action="add"),
+        "ai_polling": {AiStatus.QUEUED: "every 2s", AiStatus.AWAITING_MODEL: "every 30s"}.get(scan.ai_status, ""),
+    }
+
+
+@login_required
+@require_GET
+def scan_ai_status(request, uuid):
+    """The AI panel alone, polled by htmx while a reading is pending."""
+    scan = _scan_or_404(uuid)
+    patient_scans_require(user=request.user, patient=scan.patient)
+    return _private(render(request, "scans/partials/ai_status.html", _ai_context(request, scan)))
+
+
+@login_required
+@require_POST
+def scan_ai_retry(request, uuid):
+    scan = _scan_or_404(uuid)
+    patient_scans_require(user=request.user, patient=scan.patient, action="add")
+    scan = scan_classification_retry(scan=scan, user=request.user)
+    if request.htmx:
+        return _private(render(request, "scans/partials/ai_status.html", _ai_context(request, scan)))
+    return redirect("scans:detail", uuid=scan.uuid)
+
+
+@login_required
+@require_GET
+def scan_heatmap(request, uuid, prediction_pk: int):
+    """The Grad-CAM overlay, under the same patient access check as every other scan file."""
+    scan = _scan_or_404(uuid)
+    patient_scans_require(user=request.user, patient=scan.patient)
+    prediction = get_object_or_404(scan.predictions, pk=prediction_pk)
+    try:
+        handle = prediction_heatmap_open(prediction=prediction)
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    except IntegrityError:
+        return _integrity_failure(scan)
+    return _private(FileResponse(handle, content_type="image/png"))

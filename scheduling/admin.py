@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from patients.access import patients_visible_to
+
 from . import services
 from .models import Appointment, AppointmentReschedule, AppointmentStatus, OpeningHours, Resource
 
@@ -92,6 +94,9 @@ class AppointmentAdmin(admin.ModelAdmin):
     @admin.display(description="MRN", ordering="patient__mrn")
     def patient_mrn(self, obj):
         return obj.patient.mrn
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(patient__in=patients_visible_to(request.user))
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

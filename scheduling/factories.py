@@ -44,6 +44,10 @@ class AppointmentFactory(DjangoModelFactory):
 
     patient = factory.SubFactory(PatientFactory)
     resource = factory.SubFactory(ResourceFactory)
-    start = factory.Sequence(lambda n: local(FUTURE_MONDAY, 8) + dt.timedelta(minutes=20 * n))
+    # 30 twenty-minute slots fill a Monday's 08:00-18:00; then the next Monday, so a default
+    # appointment is always inside opening hours however many a test session creates.
+    start = factory.Sequence(
+        lambda n: local(FUTURE_MONDAY + dt.timedelta(weeks=n // 30), 8) + dt.timedelta(minutes=20 * (n % 30))
+    )
     end = factory.LazyAttribute(lambda a: a.start + dt.timedelta(minutes=20))
     reason = "Routine OCT"

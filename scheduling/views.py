@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from patients.access import patient_ids_visible_to, patient_require_visible
 from patients.models import Patient
 
 from . import selectors, services
@@ -34,12 +35,14 @@ def _parse_day(value: str | None) -> dt.date:
 @permission_required("scheduling.view_appointment", raise_exception=True)
 def day_view(request):
     day = _parse_day(request.GET.get("date"))
+    columns = selectors.schedule_day(day=day)
+    _mask_invisible(request.user, [a for _, appointments in columns for a in appointments])
     context = {
         "day": day,
         "today": timezone.localdate(),
         "previous_day": day - dt.timedelta(days=1),
         "next_day": day + dt.timedelta(days=1),
-        "columns": selectors.schedule_day(day=day),
+        "columns": columns,
         "nav": "schedule",
     }
     return render(request, "scheduling/day.html", context)
@@ -54,13 +57,15 @@ def week_view(request):
     if not resources:
         return render(request, "scheduling/week.html", {"resources": [], "nav": "schedule"})
     resource = next((r for r in resources if str(r.pk) == request.GET.get("resource")), resources[0])
+    days = selectors.schedule_week(week_start=week_start, resource=resource)
+    _mask_invisible(request.user, [a for _, appointments in days for a in appointments])
     context = {
         "resources": resources,
         "resource": resource,
         "week_start": week_start,
         "previous_week": week_start - dt.timedelta(days=7),
         "next_week": week_start + dt.timedelta(days=7),
-        "days": selectors.schedule_week(week_start=week_start, resource=resource),
+        "days": days,
         "today": timezone.localdate(),
         "nav": "schedule",
     }
@@ -110,17 +115,26 @@ def appointment_create(request):
     return render(request, "scheduling/book.html", {"form": form, "patient": patient, "nav": "schedule"})
 
 
-def _appointment_or_404(pk: int) -> Appointment:
+def _appointment_or_404(pk: int, user) -> Appointment:
     try:
-        return selectors.appointment_get(pk=pk)
+        appointment = selectors.appointment_get(pk=pk)
     except Appointment.DoesNotExist as exc:
         raise Http404 from exc
+    patient_require_visible(user=user, patient=appointment.patient)
+    return appointment
+
+
+def _mask_invisible(user, appointments) -> None:
+    """Doctors see the whole schedule's slots, but names only of patients they may see (one query)."""
+    visible = patient_ids_visible_to(user)
+    for appointment in appointments:
+        appointment.patient_hidden = visible is not None and appointment.patient_id not in visible
 
 
 @login_required
 @permission_required("scheduling.view_appointment", raise_exception=True)
 def appointment_detail(request, pk: int):
-    appointment = _appointment_or_404(pk)
+    appointment = _appointment_or_404(pk, request.user)
     context = {"appointment": appointment, "cancel_form": AppointmentCancelForm(), "nav": "schedule"}
     return render(request, "scheduling/appointment_detail.html", context)
 
@@ -129,7 +143,7 @@ def appointment_detail(request, pk: int):
 @permission_required("scheduling.reschedule_appointment", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule(request, pk: int):
-    appointment = _appointment_or_404(pk)
+    appointment = _appointment_or_404(pk, request.user)
     form = AppointmentRescheduleForm(request.POST or None, appointment=appointment)
     if request.method == "POST" and form.is_valid():
         try:
@@ -151,6 +165,7 @@ def appointment_reschedule(request, pk: int):
 
 def _state_change(request, pk: int, action, success: str, **kwargs):
     appointment = get_object_or_404(Appointment, pk=pk)
+    patient_require_visible(user=request.user, patient=appointment.patient)
     try:
         action(appointment=appointment, **kwargs)
     except ValidationError as exc:

@@ -70,3 +70,14 @@ def registry_row(card: ModelCard, *, status: str = ModelVersion.Status.CANDIDATE
     return ModelVersion.objects.create(
         version=card.version, status=status, artifact_path=card.artifact["path"], card=card.as_dict()
     )
+
+
+@pytest.fixture(scope="session")
+def phantom_dir(tmp_path_factory) -> Path:
+    """A tiny Kermany-style folder of phantom B-scans: 4 classes x 10 images of 5 patients each."""
+    from mlcore.phantom import phantom_folder_write
+
+    return phantom_folder_write(tmp_path_factory.mktemp("phantoms"), per_class=10, patients_per_class=5)
+
+
+TINY_TRAINING = {"epochs": 1, "input_size": 75, "batch_size": 8, "augment": True}

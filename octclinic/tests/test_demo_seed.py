@@ -4,7 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from octclinic.demo import demo_clinic_seed
 from octclinic.roles import ROLES
+from patients.access import patients_visible_to
 from patients.models import Patient
 from scheduling.models import Appointment, Resource
 
@@ -40,3 +42,13 @@ def test_generated_passwords_are_printed_and_work(settings, tmp_path, capsys):
     password = line.split()[1]
     assert get_user_model().objects.get(username="tech").check_password(password)
     assert (tmp_path / "demo-logins.json").stat().st_mode & 0o077 == 0
+
+
+def test_each_demo_doctor_sees_only_their_care_team(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    demo_clinic_seed(password="demo-password-123")
+    users = get_user_model().objects
+    doctor, doctor2, tech = (users.get(username=u) for u in ("doctor", "doctor2", "tech"))
+    mine, theirs = set(patients_visible_to(doctor)), set(patients_visible_to(doctor2))
+    assert mine and theirs and not (mine & theirs)
+    assert len(mine | theirs) == patients_visible_to(tech).count() == 20

@@ -79,7 +79,9 @@ def test_make_run_serves_login_with_demo_logins_and_stops_everything(tmp_path):
         cookie_token = next(c.value for c in jar if c.name == "csrftoken")
         body = f"csrfmiddlewaretoken={cookie_token}&username=tech&password=demo-password-2026".encode()
         with opener.open(urllib.request.Request(f"{base}/accounts/login/", data=body), timeout=10) as response:
-            assert response.url.endswith("/schedule/")  # the technician lands on today's schedule
+            # The technician lands on their dashboard: today's appointments per device.
+            assert response.url == f"{base}/"
+            assert 'data-dashboard="technician"' in response.read().decode()
         assert token
         children = wait_until(lambda: len(descendants(launcher.pid)) >= 3 and descendants(launcher.pid), timeout=30)
     finally:

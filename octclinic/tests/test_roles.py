@@ -34,8 +34,9 @@ def test_navigation_shows_only_what_the_role_may_do(technician_client, doctor_cl
         nav_of(clinic_admin_client),
     )
     assert "Schedule" in technician_nav and "Admin" not in technician_nav
-    assert "Patients" in doctor_nav and "Admin" not in doctor_nav
-    assert "Admin" in admin_nav
+    assert "Patients" in doctor_nav and "Review" in doctor_nav and "Schedule" in doctor_nav
+    assert "Admin" in doctor_nav  # doctors approve readings in the admin's prediction list too
+    assert "Admin" in admin_nav and "Review" not in admin_nav and "Review" not in technician_nav
     assert "Register patient" not in doctor_client.get(reverse("patients:list")).content.decode()
 
 
@@ -47,6 +48,12 @@ def test_user_without_role_is_told_so(client, django_user_model):
     assert "Your account has no role yet" in response.content.decode()
 
 
-def test_home_sends_each_role_to_its_start_page(technician_client, doctor_client):
-    assert technician_client.get(reverse("home")).url == reverse("scheduling:day")
-    assert doctor_client.get(reverse("home")).url == reverse("patients:list")
+def test_home_shows_each_role_its_dashboard(technician_client, doctor_client, clinic_admin_client):
+    for client, dashboard in (
+        (technician_client, "technician"),
+        (doctor_client, "doctor"),
+        (clinic_admin_client, "clinic_admin"),
+    ):
+        response = client.get(reverse("home"))
+        assert response.status_code == 200
+        assert f'data-dashboard="{dashboard}"' in response.content.decode()

@@ -8,6 +8,7 @@ from django import template
 from django.urls import reverse
 
 from scans.access import patient_scans_allowed
+from scans.review_selectors import decision_text, scans_with_decision
 from scans.selectors import patient_scans_list
 
 register = template.Library()
@@ -19,13 +20,16 @@ def patient_scan_gallery(context, patient, appointment=None):
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     allowed = patient_scans_allowed(user=user, patient=patient)
-    scans = list(patient_scans_list(patient=patient)) if allowed else []
+    scans = list(scans_with_decision(patient_scans_list(patient=patient))) if allowed else []
+    for scan in scans:
+        scan.decision_text = decision_text(scan)
     return {
         "patient": patient,
         "scans": scans,
         "allowed": allowed,
         "can_add": allowed and patient_scans_allowed(user=user, patient=patient, action="add"),
         "upload_url": scan_upload_url(patient=patient, appointment=appointment),
+        "eyes": sorted({s.eye for s in scans}),
         "eyes_with_two": sorted({s.eye for s in scans if sum(1 for t in scans if t.eye == s.eye) > 1}),
     }
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from patients.factories import PatientFactory
+from patients.factories import CareTeamFactory, PatientFactory
 
 SHARED = Path(settings.BASE_DIR).parent / "shared"
 SHARED_OCT = SHARED / "oct"
@@ -24,11 +24,24 @@ def _require(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _model_media(tmp_path_factory):
+    return tmp_path_factory.mktemp("model-media")
+
+
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Every test gets its own empty storage so 'no file was left' can be asserted exactly."""
-    root = tmp_path / "media"
-    root.mkdir()
+def media_root(settings, tmp_path, request, monkeypatch):
+    """Every test gets its own empty storage so 'no file was left' can be asserted exactly.
+
+    Tests that use ``deployed_model`` or ``model_storage`` share one storage instead: the tiny model's artifact is built
+    once (~20 s) and reused while it is still there. MEDIA_ROOT is exported for worker subprocesses.
+    """
+    if {"deployed_model", "model_storage"} & set(request.fixturenames):
+        root = request.getfixturevalue("_model_media")
+    else:
+        root = tmp_path / "media"
+        root.mkdir()
+    monkeypatch.setenv("MEDIA_ROOT", str(root))
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -45,9 +58,15 @@ def stored_files(root: Path) -> list[str]:
 
 
 @pytest.fixture
-def patient(db):
+def patient(db, doctor):
+    """Erika Mustermann, in the care team of the ``doctor`` persona (doctors see only their teams' patients)."""
     return PatientFactory(
-        mrn="MRN-4711", first_name="Erika", last_name="Mustermann", date_of_birth=dt.date(1960, 3, 14), sex="F"
+        mrn="MRN-4711",
+        first_name="Erika",
+        last_name="Mustermann",
+        date_of_birth=dt.date(1960, 3, 14),
+        sex="F",
+        care_team=CareTeamFactory(members=[doctor]),
     )
 
 
@@ -73,3 +92,17 @@ def nonstandard_no_ts_path():
 @pytest.fixture
 def nonstandard_fixed_path():
     return _require(NONSTANDARD_FIXED)
+
+
+@pytest.fixture
+def model_storage(media_root):
+    """The storage shared by tests that deploy the tiny model themselves (see ``media_root``)."""
+    return media_root
+
+
+@pytest.fixture
+def deployed_model(db, media_root):
+    """A deployed tiny (untrained) model version; its artifact lives in the shared model storage."""
+    from mlcore.testing import tiny_model_version_deploy
+
+    return tiny_model_version_deploy()

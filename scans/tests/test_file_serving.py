@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from octclinic.factories import UserFactory
+from patients.factories import CareTeamFactory
 from scans.factories import ScanFactory
 
 
@@ -16,8 +17,8 @@ def _url(scan, kind="original"):
 
 
 @pytest.fixture
-def scan(db):
-    return ScanFactory()
+def scan(db, doctor):
+    return ScanFactory(patient__care_team=CareTeamFactory(members=[doctor]))
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from patients.factories import PatientFactory
+from patients.factories import CareTeamFactory, PatientFactory
 from patients.timeline import patient_timeline
 from scans.factories import ScanFactory
 
@@ -25,7 +25,8 @@ def _render_gallery(user, patient) -> tuple[str, int]:
 
 @pytest.mark.django_db
 def test_gallery_query_count_is_constant(doctor):
-    few, many = PatientFactory(), PatientFactory()
+    team = CareTeamFactory(members=[doctor])
+    few, many = PatientFactory(care_team=team), PatientFactory(care_team=team)
     ScanFactory.create_batch(2, patient=few)
     ScanFactory.create_batch(20, patient=many, eye="OS")
     _render_gallery(doctor, few)  # warm the permission cache like any page does before the gallery
@@ -63,8 +64,8 @@ def test_patient_timeline_includes_scans():
 
 
 @pytest.mark.django_db
-def test_gallery_page_shows_thumbnails_eye_date_and_ai_status(doctor_client):
-    patient = PatientFactory()
+def test_gallery_page_shows_thumbnails_eye_date_and_ai_status(doctor_client, doctor):
+    patient = PatientFactory(care_team=CareTeamFactory(members=[doctor]))
     scan = ScanFactory(patient=patient, eye="OS", ai_status="awaiting_model")
     response = doctor_client.get(reverse("scans:patient_gallery", kwargs={"patient_pk": patient.pk}))
     assert response.status_code == 200

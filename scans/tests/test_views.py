@@ -10,7 +10,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.factories import PatientFactory
+from patients.factories import CareTeamFactory, PatientFactory
 from scans.factories import ScanFactory
 from scans.models import Scan
 
@@ -68,8 +68,8 @@ def test_upload_needs_a_patient(technician_client):
 
 
 @pytest.mark.django_db
-def test_scan_page_and_compare_two_visits(doctor_client):
-    patient = PatientFactory()
+def test_scan_page_and_compare_two_visits(doctor_client, doctor):
+    patient = PatientFactory(care_team=CareTeamFactory(members=[doctor]))
     old = ScanFactory(patient=patient, eye="OD", acquired_on=dt.date(2023, 1, 5))
     new = ScanFactory(patient=patient, eye="OD", acquired_on=dt.date(2024, 2, 7))
     detail = doctor_client.get(reverse("scans:detail", kwargs={"uuid": new.uuid}))

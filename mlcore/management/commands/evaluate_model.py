@@ -1,0 +1,58 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mlcore.exceptions import ModelVersionUnavailable
+from mlcore.models import ModelVersion
+from mlcore.selectors import model_version_deployed, model_version_get
+
+
+class Command(BaseCommand):
+    help = (
+        "Score the deployed model (or --version) on a labelled folder (CLASS/* or the Kermany layout) without "
+        "importing it: a clinic's local validation."
+    )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # The interface names the model with --version, which Django reserves for its own version:
+        # let ours replace it.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--version", help="model version to score (default: the deployed one)")
+        parser.add_argument("--data", required=True, help="folder with CLASS/* or train|val|test/CLASS/* images")
+        parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        parser.add_argument("--batch-size", type=int, default=16)
+
+    def handle(self, *args, version, data, json: bool, batch_size, **options):
+        from mlcore.artifacts import keras_model_load, model_card_load
+        from mlcore.evaluation import model_evaluate, report_text
+        from mlcore.training_sources import folder_items
+
+        try:
+            model_version = model_version_get(version=version) if version else model_version_deployed()
+        except ModelVersion.DoesNotExist as exc:
+            raise CommandError(f"No model version {version!r}") from exc
+        if model_version is None:
+            raise CommandError("No model version is deployed; name one with --version")
+        try:
+            items = folder_items(data)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            card = model_card_load(version=model_version.version)
+            model = keras_model_load(card=card)
+        except ModelVersionUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        metrics = model_evaluate(model=model, temperature=card.temperature, items=items, batch_size=batch_size)
+        metrics["version"] = model_version.version
+        metrics["data"] = str(data)
+        if json:
+            self.stdout.write(_dumps(metrics))
+            return
+        self.stdout.write(f"model {model_version.version} on {data}")
+        self.stdout.write(report_text(metrics))
+
+
+def _dumps(metrics: dict) -> str:
+    return json.dumps(metrics, sort_keys=True)

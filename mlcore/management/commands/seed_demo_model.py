@@ -1,0 +1,56 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from mlcore.exceptions import ModelVersionUnavailable, TrainingBusy, TrainingParamsInvalid
+from mlcore.models import TrainingRun
+from mlcore.selectors import model_version_deployed
+from mlcore.services import model_version_deploy, training_run_execute, training_run_request
+
+
+class Command(BaseCommand):
+    help = (
+        "Give the demo clinic a model: train a small InceptionV3 on generated phantom B-scans (marked synthetic) "
+        "and deploy it. Does nothing when a version is already deployed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--per-class", type=int, default=60)
+        parser.add_argument("--epochs", type=int, default=6)
+        parser.add_argument("--image-size", type=int, default=96)
+        parser.add_argument("--force", action="store_true", help="train even if a version is deployed")
+
+    def handle(self, *args, per_class, epochs, image_size, force, **options):
+        from mlcore.phantom import phantom_folder_write
+
+        deployed = model_version_deployed()
+        if deployed is not None and not force:
+            self.stdout.write(f"A model is already deployed ({deployed.version}); nothing to do.")
+            return
+        folder = phantom_folder_write(Path(settings.DATA_DIR) / "mlcore-phantoms", per_class=per_class)
+        self.stdout.write(f"Phantom B-scans in {folder}; training a synthetic demo model…")
+        params = {
+            "data": str(folder),
+            "epochs": epochs,
+            "input_size": image_size,
+            "batch_size": 16,
+            "learning_rate": 1e-3,
+            "synthetic": True,
+        }
+        try:
+            run = training_run_request(params=params, trigger=TrainingRun.Trigger.DEMO, enqueue=False)
+        except (TrainingBusy, TrainingParamsInvalid) as exc:
+            raise CommandError(str(exc)) from exc
+
+        def on_epoch(progress) -> None:
+            self.stdout.write(f"  epoch {progress.epoch}/{progress.epochs} loss {progress.loss:.3f}")
+
+        run = training_run_execute(run_id=run.pk, on_epoch=on_epoch)
+        if run.status != TrainingRun.Status.SUCCEEDED:
+            raise CommandError(f"Demo model training {run.status}: {run.log[-1500:]}")
+        try:
+            model_version_deploy(model_version=run.model_version)
+        except ModelVersionUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(f"Synthetic demo model {run.model_version.version} deployed."))

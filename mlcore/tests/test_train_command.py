@@ -1,0 +1,46 @@
+"""``manage.py train_model`` and ``seed_demo_model``: progress in the output, clear errors, idempotent demo."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from mlcore.models import ModelVersion, TrainingRun
+from mlcore.selectors import model_version_deployed
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_model_prints_progress_and_gates_the_deploy(db, phantom_dir, settings):
+    settings.MLCORE_GATE_URGENT_RECALL_FLOOR = 0.0
+    out = StringIO()
+    call_command(
+        "train_model", "--data", str(phantom_dir), "--epochs", "2", "--image-size", "75", "--batch-size", "8",
+        "--base-weights", "none", "--gate", stdout=out,
+    )  # fmt: skip
+    text = out.getvalue()
+    assert "[###############---------------] 1/2" in text and "[##############################] 2/2" in text
+    assert "left)" in text and "Candidate oct-" in text and "gate passed" in text
+    assert model_version_deployed().version == TrainingRun.objects.get().model_version.version
+
+
+def test_train_model_refuses_bad_input_clearly(db, tmp_path):
+    with pytest.raises(CommandError, match="existing folder"):
+        call_command("train_model", "--data", str(tmp_path / "missing"))
+    with pytest.raises(CommandError, match="epochs must be"):
+        call_command("train_model", "--data", str(tmp_path), "--epochs", "0")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CommandError, match="failed"):
+        call_command("train_model", "--data", str(tmp_path / "empty"), "--image-size", "75", stdout=StringIO())
+    assert TrainingRun.objects.get().status == "failed"
+
+
+def test_seed_demo_model_deploys_a_synthetic_model_once(db, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    out = StringIO()
+    call_command("seed_demo_model", "--per-class", "4", "--epochs", "1", "--image-size", "75", stdout=out)
+    deployed = model_version_deployed()
+    assert deployed is not None and deployed.is_synthetic
+    assert (tmp_path / "mlcore-phantoms" / "DME").is_dir()
+    call_command("seed_demo_model", stdout=out)
+    assert "already deployed" in out.getvalue() and ModelVersion.objects.count() == 1

@@ -1,0 +1,71 @@
+"""What a training run is asked to do, validated once for the web form, the command and the beat task alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from mlcore.exceptions import TrainingParamsInvalid
+
+MIN_INPUT_SIZE = 75  # InceptionV3's smallest accepted input (mlcore.architecture imports TensorFlow; not here)
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    epochs: int = 10
+    input_size: int = 299
+    base_weights: str | None = None  # None | "imagenet" | path to an .h5 file
+    fine_tune_depth: int | None = None  # base layers trained from the top; None: all
+    data: str = "clinic"  # "clinic" (registered sources) or a folder
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    augment: bool = True
+    auto_promote: bool = False  # scheduled retraining: deploy if the gate passes
+    seed: int = 0
+    synthetic: bool = False  # trained on generated phantoms (the demo); shown on every page naming the version
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def defaults(cls) -> TrainingParams:
+        return cls(
+            epochs=int(getattr(settings, "MLCORE_TRAIN_EPOCHS", 10)),
+            input_size=int(getattr(settings, "MLCORE_TRAIN_INPUT_SIZE", 299)),
+            base_weights=getattr(settings, "MLCORE_TRAIN_BASE_WEIGHTS", None) or None,
+            batch_size=int(getattr(settings, "MLCORE_TRAIN_BATCH_SIZE", 16)),
+            learning_rate=float(getattr(settings, "MLCORE_TRAIN_LEARNING_RATE", 1e-3)),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingParams:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise TrainingParamsInvalid(f"Unknown training parameter(s): {', '.join(sorted(unknown))}")
+        params = dataclasses.replace(cls.defaults(), **data)
+        params.validate()
+        return params
+
+    def validate(self) -> None:
+        problems = []
+        if not 1 <= int(self.epochs) <= 500:
+            problems.append("epochs must be between 1 and 500")
+        if not MIN_INPUT_SIZE <= int(self.input_size) <= 600:
+            problems.append(f"image size must be between {MIN_INPUT_SIZE} and 600 pixels")
+        if not 1 <= int(self.batch_size) <= 256:
+            problems.append("batch size must be between 1 and 256")
+        if not 0 < float(self.learning_rate) < 1:
+            problems.append("learning rate must be between 0 and 1")
+        if self.fine_tune_depth is not None and int(self.fine_tune_depth) < 0:
+            problems.append("fine-tuning depth cannot be negative")
+        if self.base_weights not in (None, "imagenet") and not Path(str(self.base_weights)).is_file():
+            problems.append("base weights must be 'none', 'imagenet' or an existing weights file")
+        if self.data != "clinic" and not Path(self.data).is_dir():
+            problems.append("data must be 'clinic' or an existing folder")
+        if problems:
+            raise TrainingParamsInvalid("; ".join(problems))

@@ -1,0 +1,35 @@
+"""OpenAPI generation: every operation documents the error responses it can give, in the one shape.
+
+Listing them per view would be forgotten on the next endpoint; schemathesis (in the test suite) checks
+that no response falls outside what the schema says.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+
+from .api_errors import ErrorSerializer
+
+AUTHENTICATED_ERRORS = {
+    "400": "Invalid input (validation errors name the field).",
+    "401": "No credentials, or the token is invalid, expired or revoked.",
+    "403": "Your role may not do this.",
+    "404": "No such object, or it is outside your reach.",
+    "429": "Too many requests from this client; retry after the `Retry-After` seconds.",
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        bodies = super()._get_response_bodies(direction)
+        if direction != "response" or getattr(self.view, "public_endpoint", False):
+            return bodies
+        errors = dict(AUTHENTICATED_ERRORS)
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors["415"] = "Unsupported request content type."
+        for code, description in errors.items():
+            if code not in bodies:
+                response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                response["description"] = description
+                bodies[code] = response
+        return bodies

@@ -1,0 +1,136 @@
+"""Review actions: a doctor approves, corrects or marks ungradable a scan's AI reading, or asks a colleague.
+
+Every action checks ``scans.access`` itself (not only the view): the review page, the admin's bulk action and
+the API all end here, so none of them can skip the care-team rule or the doctors-only rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mlcore.labels import CLASSES
+
+from .access import patient_scans_allowed, patient_scans_require
+from .models import AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
+from .review_selectors import scan_prediction_for_review
+
+
+def _decision_label(*, decision: str, label: str, ai_label: str) -> str:
+    if decision not in ReviewDecision.values:
+        raise ValidationError({"decision": "Choose approve, correct or ungradable."})
+    if decision == ReviewDecision.APPROVED:
+        return ai_label
+    if decision == ReviewDecision.UNGRADABLE:
+        return ""
+    label = (label or "").strip().upper()
+    if label not in CLASSES:
+        raise ValidationError({"label": f"Choose the correct label: one of {', '.join(CLASSES)}."})
+    if label == ai_label:
+        raise ValidationError({"label": "That is the AI's label: approve the reading instead of correcting it."})
+    return label
+
+
+def review_decide(
+    *,
+    scan: Scan,
+    reviewer,
+    decision: str,
+    label: str = "",
+    note: str = "",
+    prediction: Prediction | None = None,
+) -> Review:
+    """Record the decision. The primary decision is the scan's label of record; after it, only a colleague
+    asked for a second opinion may add one (their own row, so a disagreement stays visible)."""
+    patient_scans_require(user=reviewer, patient=scan.patient, action="review")
+    if scan.ai_status != AiStatus.CLASSIFIED:
+        raise ValidationError("This scan has no AI reading yet; it can be reviewed once it is classified.")
+    if prediction is None:
+        prediction = scan_prediction_for_review(scan=scan)
+    if prediction is None or prediction.scan_id != scan.pk:
+        raise ValidationError("This scan has no AI reading to review.")
+    final_label = _decision_label(decision=decision, label=label, ai_label=prediction.label)
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise ValidationError({"note": "Keep the note under 2000 characters."})
+    with transaction.atomic():
+        primary = Review.objects.select_for_update().filter(scan=scan, is_second_opinion=False).first()
+        request = None
+        if primary is not None:
+            if primary.reviewer_id == reviewer.pk:
+                raise ValidationError("You have already reviewed this scan.")
+            request = (
+                SecondOpinionRequest.objects.select_for_update()
+                .filter(scan=scan, colleague=reviewer, review__isnull=True)
+                .first()
+            )
+            if request is None:
+                raise ValidationError("This scan has already been reviewed.")
+        try:
+            with transaction.atomic():
+                review = Review.objects.create(
+                    scan=scan,
+                    prediction=prediction,
+                    model_version_id=prediction.model_version_id,
+                    ai_label=prediction.label,
+                    ai_urgency=prediction.urgency,
+                    decision=decision,
+                    label=final_label,
+                    note=note,
+                    is_second_opinion=primary is not None,
+                    reviewer=reviewer,
+                    queued_at=prediction.created_at,
+                )
+        except IntegrityError as exc:  # a colleague decided in the same instant
+            raise ValidationError("This scan has just been reviewed by someone else.") from exc
+        if request is not None:
+            request.review = review
+            request.answered_at = timezone.now()
+            request.save(update_fields=["review", "answered_at"])
+    return review
+
+
+def review_second_opinion_request(*, scan: Scan, requested_by, colleague, note: str = "") -> SecondOpinionRequest:
+    """Ask a colleague to review too. A colleague outside the patient's care team is granted this one patient
+    (a guardian object permission), so the request never needs clinic-wide access."""
+    patient_scans_require(user=requested_by, patient=scan.patient, action="review")
+    if colleague is None or colleague.pk == requested_by.pk:
+        raise ValidationError({"colleague": "Choose a colleague other than yourself."})
+    if not colleague.is_active or not colleague.has_perm("scans.review_scan"):
+        raise ValidationError({"colleague": "Only an active doctor can give a second opinion."})
+    if Review.objects.filter(scan=scan, reviewer=colleague).exists():
+        raise ValidationError({"colleague": "This colleague has already reviewed the scan."})
+    with transaction.atomic():
+        if not patient_scans_allowed(user=colleague, patient=scan.patient, action="review"):
+            from guardian.shortcuts import assign_perm
+
+            assign_perm("patients.view_patient", colleague, scan.patient)
+        try:
+            with transaction.atomic():
+                return SecondOpinionRequest.objects.create(
+                    scan=scan, requested_by=requested_by, colleague=colleague, note=(note or "").strip()[:2000]
+                )
+        except IntegrityError as exc:
+            raise ValidationError({"colleague": "This colleague has already been asked about this scan."}) from exc
+
+
+def predictions_approve_bulk(*, predictions: Iterable[Prediction], reviewer) -> tuple[int, list[str]]:
+    """The admin's "approve selected": each reading approved on its own, so one refusal stops none of the rest.
+
+    Returns the number approved and one reason per skipped reading (ids only, never patient data).
+    """
+    approved, skipped = 0, []
+    for prediction in predictions:
+        try:
+            review_decide(
+                scan=prediction.scan, reviewer=reviewer, decision=ReviewDecision.APPROVED, prediction=prediction
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else "not permitted"
+            skipped.append(f"Prediction #{prediction.pk}: {reason}")
+        else:
+            approved += 1
+    return approved, skipped

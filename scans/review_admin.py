@@ -1,0 +1,143 @@
+"""Doctors approve and correct AI readings in the admin too: the prediction list with filters, a bulk
+"approve selected" action, and a per-reading correction page.
+
+The list shows only readings of patients the user may see (``patients.access``); the action and the
+correction page are doctors-only (``scans.review_scan``), and the review service re-checks both rules for
+every reading, so a crafted POST gets no further than the page would.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from patients.access import patients_visible_to
+
+from .access import action_allowed
+from .models import Prediction, Review
+from .review import predictions_approve_bulk, review_decide
+from .review_forms import ReviewDecisionForm
+
+
+class ReviewStatusFilter(admin.SimpleListFilter):
+    title = "review status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("unreviewed", "Awaiting review"), ("reviewed", "Reviewed")]
+
+    def queryset(self, request, queryset):
+        primary = Review.objects.filter(scan=OuterRef("scan_id"), is_second_opinion=False)
+        if self.value() == "unreviewed":
+            return queryset.filter(~Exists(primary))
+        if self.value() == "reviewed":
+            return queryset.filter(Exists(primary))
+        return queryset
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "scan_link",
+        "frame",
+        "label",
+        "confidence",
+        "uncertainty",
+        "urgency",
+        "model_version",
+        "review_link",
+    )
+    list_filter = (ReviewStatusFilter, "label", "urgency", "model_version", "needs_careful_review")
+    list_select_related = ("scan", "model_version")
+    readonly_fields = [f.name for f in Prediction._meta.fields]
+    actions = ["approve_selected"]
+    ordering = ("-created_at",)
+
+    @admin.display(description="Scan", ordering="scan_id")
+    def scan_link(self, obj):
+        return f"Scan #{obj.scan_id} ({obj.scan.eye})"
+
+    @admin.display(description="Review")
+    def review_link(self, obj):
+        url = reverse("admin:scans_prediction_review", args=[obj.pk])
+        return format_html('<a href="{}">approve / correct</a>', url)
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if self.has_review_permission(request) else [f for f in shown if f != "review_link"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(scan__patient__in=patients_visible_to(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_review_permission(self, request) -> bool:
+        return action_allowed(user=request.user, action="review")
+
+    @admin.action(description="Approve selected readings", permissions=["review"])
+    def approve_selected(self, request, queryset):
+        approved, skipped = predictions_approve_bulk(
+            predictions=queryset.select_related("scan", "scan__patient"), reviewer=request.user
+        )
+        self.message_user(request, f"{approved} reading(s) approved.", messages.SUCCESS)
+        for reason in skipped[:20]:
+            self.message_user(request, reason, messages.WARNING)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:pk>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name="scans_prediction_review",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def review_view(self, request, pk: int):
+        """Approve, correct to another label or mark ungradable one reading (403 for non-doctors)."""
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        prediction = get_object_or_404(self.get_queryset(request).select_related("scan__patient"), pk=pk)
+        form = ReviewDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                review_decide(
+                    scan=prediction.scan,
+                    reviewer=request.user,
+                    decision=form.cleaned_data["decision"],
+                    label=form.cleaned_data["label"],
+                    note=form.cleaned_data["note"],
+                    prediction=prediction,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                self.message_user(request, f"Prediction #{prediction.pk}: decision saved.", messages.SUCCESS)
+                return redirect(reverse("admin:scans_prediction_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Review prediction #{prediction.pk}",
+            "prediction": prediction,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(
+            request, "scans/admin/prediction_review.html", context, status=400 if form.errors else 200
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_review": self.has_review_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)

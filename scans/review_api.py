@@ -1,0 +1,120 @@
+"""Doctor review over the REST API: the queue, decisions (approve, correct, ungradable) and reading them back.
+
+Same rules as the pages, because the same functions decide: the queryset starts from
+``scans.access.scans_visible_to`` and ``review_decide`` re-checks the care team and the doctors-only right.
+A client whose user may not review gets 403; a scan out of reach is a 404.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from mlcore.labels import CLASSES
+from octclinic.api_audit import AuditActorMixin
+from octclinic.api_fields import ApiModelSerializer, UtcDateTimeField
+
+from .access import scans_visible_to
+from .models import Review, ReviewDecision
+from .review import review_decide
+from .review_selectors import review_queue
+
+_VIEW = ("patients.view_patient", "scans.view_scan", "scans.view_review")
+_REVIEW = ("patients.view_patient", "scans.view_scan", "scans.view_prediction", "scans.review_scan")
+
+
+class ReviewSerializer(ApiModelSerializer):
+    scan = serializers.UUIDField(source="scan.uuid", read_only=True)
+    model_version = serializers.CharField(source="model_version.version", read_only=True, allow_null=True)
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True)
+    agrees_with_ai = serializers.BooleanField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "scan",
+            "decision",
+            "label",
+            "ai_label",
+            "ai_urgency",
+            "model_version",
+            "agrees_with_ai",
+            "is_second_opinion",
+            "note",
+            "reviewer",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReviewCreateSerializer(serializers.Serializer):
+    scan = serializers.UUIDField()
+    decision = serializers.ChoiceField(choices=ReviewDecision.choices)
+    label = serializers.ChoiceField(choices=[(c, c) for c in CLASSES], required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class QueueItemSerializer(serializers.Serializer):
+    scan = serializers.UUIDField(source="scan.uuid")
+    eye = serializers.CharField(source="scan.eye")
+    label = serializers.CharField()
+    urgency = serializers.CharField()
+    uncertainty = serializers.FloatField()
+    queued_at = UtcDateTimeField()
+    waiting_hours = serializers.FloatField()
+    target_hours = serializers.FloatField()
+    overdue = serializers.BooleanField()
+    second_opinion = serializers.BooleanField()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List review decisions"),
+    retrieve=extend_schema(summary="Read a review decision"),
+)
+class ReviewViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ReviewSerializer
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+    filterset_fields = ["decision", "label", "is_second_opinion"]
+    action_permissions = {"list": _VIEW, "retrieve": _VIEW, "create": _REVIEW, "queue": _REVIEW}
+
+    def get_queryset(self):
+        return Review.objects.filter(scan__in=scans_visible_to(self.request.user)).select_related(
+            "scan", "model_version", "reviewer"
+        )
+
+    @extend_schema(
+        summary="Decide a scan's AI reading",
+        description=(
+            "Approve the AI label, correct it to another `label`, or mark the scan `ungradable` (image "
+            "quality), with an optional `note`. Doctors of the patient's care team only; a second decision "
+            "on a scan is refused unless the caller was asked for a second opinion."
+        ),
+        request=ReviewCreateSerializer,
+        responses={201: ReviewSerializer},
+    )
+    def create(self, request):
+        params = ReviewCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        scan = (
+            scans_visible_to(request.user, action="review").select_related("patient").filter(uuid=data["scan"]).first()
+        )
+        if scan is None:
+            raise exceptions.NotFound()
+        review = review_decide(
+            scan=scan,
+            reviewer=request.user,
+            decision=data["decision"],
+            label=data.get("label", ""),
+            note=data.get("note", ""),
+        )
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="The caller's review queue", responses={200: QueueItemSerializer(many=True)})
+    @action(detail=False, methods=["get"])
+    def queue(self, request):
+        return Response(QueueItemSerializer(review_queue(user=request.user), many=True).data)
