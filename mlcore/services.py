@@ -492,3 +492,17 @@ def training_retrain_scheduled():
     except TrainingBusy:
         logger.info("mlcore: scheduled retraining skipped: a run is already active")
         return None
+
+
+def model_version_evaluate(*, model_version: ModelVersion, data: str, batch_size: int = 16) -> dict:
+    """Score a version on a labelled folder without importing it (a clinic's local validation)."""
+    from mlcore.artifacts import keras_model_load, model_card_load
+    from mlcore.evaluation import model_evaluate
+    from mlcore.training_sources import folder_items
+
+    items = folder_items(data)
+    card = model_card_load(version=model_version.version)
+    model = keras_model_load(card=card)
+    metrics = model_evaluate(model=model, temperature=card.temperature, items=items, batch_size=batch_size)
+    metrics["version"] = model_version.version
+    return metrics

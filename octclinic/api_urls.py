@@ -8,7 +8,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from mlcore.api import ModelVersionViewSet
+from mlcore.api import ModelVersionViewSet, TrainingRunViewSet
 from patients.api import PatientViewSet
 from scans.api import ScanViewSet
 from scans.review_api import ReviewViewSet
@@ -25,6 +25,7 @@ router.register("resources", ResourceViewSet, basename="resource")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("scans", ScanViewSet, basename="scan")
 router.register("model-versions", ModelVersionViewSet, basename="model-version")
+router.register("training-runs", TrainingRunViewSet, basename="training-run")
 router.register("reviews", ReviewViewSet, basename="review")
 
 v1 = [

@@ -274,6 +274,8 @@ MLCORE_NUM_THREADS = env.int("MLCORE_NUM_THREADS", default=os.cpu_count() or 1)
 MLCORE_BATCH_SIZE = env.int("MLCORE_BATCH_SIZE", default=16)
 MLCORE_WARM_ON_WORKER_START = env.bool("MLCORE_WARM_ON_WORKER_START", default=True)
 MLCORE_CACHE_DIR = env.str("MLCORE_CACHE_DIR", default=str(DATA_DIR / "mlcore-cache"))
+# Server folders that POST /api/v1/model-versions/{version}/evaluate/ may read (labelled test sets).
+MLCORE_EVALUATION_ROOTS = env.list("MLCORE_EVALUATION_ROOTS", default=[])
 
 # --- AI model lifecycle: training, gating, retraining (see docs/mlcore.md) ------------------------------
 MLCORE_TRAIN_EPOCHS = env.int("MLCORE_TRAIN_EPOCHS", default=10)

@@ -25,9 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=16)
 
     def handle(self, *args, version, data, json: bool, batch_size, **options):
-        from mlcore.artifacts import keras_model_load, model_card_load
-        from mlcore.evaluation import model_evaluate, report_text
-        from mlcore.training_sources import folder_items
+        from mlcore.evaluation import report_text
+        from mlcore.services import model_version_evaluate
 
         try:
             model_version = model_version_get(version=version) if version else model_version_deployed()
@@ -36,16 +35,11 @@ class Command(BaseCommand):
         if model_version is None:
             raise CommandError("No model version is deployed; name one with --version")
         try:
-            items = folder_items(data)
+            metrics = model_version_evaluate(model_version=model_version, data=data, batch_size=batch_size)
         except (FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        try:
-            card = model_card_load(version=model_version.version)
-            model = keras_model_load(card=card)
         except ModelVersionUnavailable as exc:
             raise CommandError(str(exc)) from exc
-        metrics = model_evaluate(model=model, temperature=card.temperature, items=items, batch_size=batch_size)
-        metrics["version"] = model_version.version
         metrics["data"] = str(data)
         if json:
             self.stdout.write(_dumps(metrics))
