@@ -14,7 +14,7 @@ import hashlib
 import json
 
 from auditlog.signals import accessed
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -204,6 +204,7 @@ class ScanViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         "file": _VIEW,
         "predictions": (*_VIEW, "scans.view_prediction"),
         "heatmap": (*_VIEW, "scans.view_prediction"),
+        "report": (*_VIEW, "scans.view_prediction"),
     }
 
     def get_queryset(self):
@@ -386,5 +387,30 @@ class ScanViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         except IntegrityError as exc:
             raise exceptions.APIException("The stored heatmap failed its integrity check; it has been logged.") from exc
         response = FileResponse(handle, content_type="image/png")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        summary="Printable visit report (PDF) for this scan's patient, eye and day",
+        description=(
+            "The same report as the staff page: the visit's images, AI readings, heatmaps and the doctor's "
+            "decisions. Fetch it once the readings are reviewed."
+        ),
+        parameters=[_SCAN_LOOKUP],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None, url_name="report")
+    def report(self, request, uuid=None):
+        from django.conf import settings
+
+        from .visit_report import visit_report_pdf
+
+        scan = self.get_object()
+        accessed.send(sender=Scan, instance=scan)
+        pdf = visit_report_pdf(
+            patient=scan.patient, eye=scan.eye, day=scan.acquired_on, clinic_name=getattr(settings, "CLINIC_NAME", "")
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="visit-report-{scan.uuid}.pdf"'
         response["Cache-Control"] = "private, no-store"
         return response

@@ -231,3 +231,24 @@ def test_list_query_count_does_not_grow_with_rows(patient):
     with CaptureQueriesContext(connection) as many:
         assert client.get("/api/v1/scans/").status_code == 200
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_visit_report_pdf_by_role(patient, persona):
+    scan = uploaded_scan(patient)
+    _prediction(scan)
+    client = persona_client(persona)
+    reach(client, patient)
+    response = client.get(f"/api/v1/scans/{scan.uuid}/report/")
+    assert response.status_code == expected(persona, VIEWERS, 200)
+    if response.status_code == 200:
+        assert response["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF")
+        assert response["Cache-Control"] == "private, no-store"
+        assert patient.last_name not in response["Content-Disposition"]
+
+
+def test_visit_report_out_of_reach_is_404(patient):
+    scan = uploaded_scan(patient)
+    response = persona_client("doctor").get(f"/api/v1/scans/{scan.uuid}/report/")
+    assert response.status_code == 404
