@@ -19,9 +19,15 @@ pytestmark = pytest.mark.django_db
 
 
 def pdf_text(data: bytes) -> str:
-    """The text operands of a PDF's (Flate-compressed) content streams: enough to find what was printed."""
+    """The text operands of a PDF's (Flate-compressed) content streams: enough to find what was printed.
+
+    Streams are cut by their declared /Length, not by searching for "endstream": embedded image bytes can
+    contain that marker and would otherwise swallow the page's text stream.
+    """
     chunks = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    for match in re.finditer(rb"/Length (\d+)[^>]*>>\s*stream\r?\n", data):
+        start = match.end()
+        stream = data[start : start + int(match.group(1))]
         try:
             chunks.append(zlib.decompress(stream))
         except zlib.error:
