@@ -19,13 +19,16 @@ from . import files
 from .errors import IntegrityError
 from .inspection import inspect_file
 from .models import AiStatus, FileFormat, Prediction, Scan
+from .review_queue_keys import scan_review_queue_refresh
 
 logger = logging.getLogger(__name__)
 STALE_QUEUED_MINUTES = 10
 
 
 def _status_set(scan_id: int, status: str, error: str = "") -> None:
-    Scan.objects.filter(pk=scan_id).update(ai_status=status, ai_error=error[:200])
+    with transaction.atomic():
+        Scan.objects.filter(pk=scan_id).update(ai_status=status, ai_error=error[:200])
+        scan_review_queue_refresh(scan_id=scan_id)
 
 
 def scan_ai_frames(scan: Scan) -> list[int]:
@@ -122,6 +125,7 @@ def _predictions_store(*, scan: Scan, frames: list[int], images: list, readings:
                 for frame, reading, overlay in zip(frames, readings, overlays, strict=True)
             ]
             Scan.objects.filter(pk=scan.pk).update(ai_status=AiStatus.CLASSIFIED, ai_error="")
+            scan_review_queue_refresh(scan_id=scan.pk)
     except DbIntegrityError:
         # Another delivery of the same task stored these readings first: theirs stand, ours go.
         for name in stored:
@@ -140,8 +144,10 @@ def scan_classification_enqueue(*, scan: Scan) -> None:
     """Mark the scan queued and send the task once the surrounding transaction commits."""
     from .tasks import classify_scan
 
-    Scan.objects.filter(pk=scan.pk).update(ai_status=AiStatus.QUEUED, ai_error="", ai_queued_at=timezone.now())
-    scan.ai_status, scan.ai_error = AiStatus.QUEUED, ""
+    Scan.objects.filter(pk=scan.pk).update(
+        ai_status=AiStatus.QUEUED, ai_error="", ai_queued_at=timezone.now(), review_pending=False
+    )
+    scan.ai_status, scan.ai_error, scan.review_pending = AiStatus.QUEUED, "", False
     scan_id = scan.pk
     # robust: a broker outage must not undo the upload; the sweeper re-sends stale queued scans.
     transaction.on_commit(lambda: classify_scan.delay(scan_id), robust=True)

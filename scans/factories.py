@@ -15,6 +15,7 @@ from patients.eyes import Eye
 from patients.factories import PatientFactory
 
 from .models import AiStatus, Prediction, Review, ReviewDecision, Scan
+from .review_queue_keys import scan_review_queue_refresh
 from .services import scan_upload
 
 
@@ -74,6 +75,7 @@ class PredictionFactory(DjangoModelFactory):
 
     class Meta:
         model = Prediction
+        skip_postgeneration_save = True
 
     scan = factory.SubFactory(ScanFactory, ai_status=AiStatus.CLASSIFIED)
     model_version = factory.LazyFunction(lambda: ModelVersionRowFactory(version="test-deployed"))
@@ -89,12 +91,19 @@ class PredictionFactory(DjangoModelFactory):
     model_ms = 12.5
     input_sha256 = factory.Sequence(lambda n: f"{n:064x}")
 
+    @factory.post_generation
+    def queue_keys(obj, create, extracted, **kwargs):
+        """Readings written directly still leave the scan's queue keys as the classification service would."""
+        if create:
+            scan_review_queue_refresh(scan_id=obj.scan_id)
+
 
 class ReviewFactory(DjangoModelFactory):
     """A decision of record, written directly (tests of the review service go through review_decide)."""
 
     class Meta:
         model = Review
+        skip_postgeneration_save = True
 
     prediction = factory.SubFactory(PredictionFactory)
     scan = factory.LazyAttribute(lambda o: o.prediction.scan)
@@ -105,3 +114,9 @@ class ReviewFactory(DjangoModelFactory):
     label = factory.LazyAttribute(lambda o: o.ai_label if o.decision == ReviewDecision.APPROVED else "")
     reviewer = None
     queued_at = factory.LazyAttribute(lambda o: o.prediction.created_at)
+
+    @factory.post_generation
+    def queue_keys(obj, create, extracted, **kwargs):
+        """A decision written directly takes the scan out of the queue, as ``review_decide`` does."""
+        if create:
+            scan_review_queue_refresh(scan_id=obj.scan_id)

@@ -81,6 +81,22 @@ class Scan(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
+    # The review queue's sort keys, copied from the most pressing reading when a reading is stored or a decision
+    # recorded (scans.review_queue_keys): at 100,000 scans the queue must page and count in SQL over one index, not
+    # rank every scan's readings per request.
+    review_pending = models.BooleanField(
+        default=False, help_text="Classified and waiting for its decision of record (the review queue)."
+    )
+    queue_prediction = models.ForeignKey(
+        "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    queue_urgency = models.CharField(max_length=16, blank=True, editable=False)
+    queue_urgency_rank = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    queue_uncertainty = models.FloatField(null=True, blank=True, editable=False)
+    queue_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the first reading arrived (waiting time counts from it)."
+    )
+
     class Meta:
         ordering = ["-acquired_on", "-uploaded_at", "-pk"]
         permissions = [("choose_scan_frames", "Can choose which frames of a scan get an AI reading")]
@@ -88,7 +104,19 @@ class Scan(models.Model):
             # The duplicate check in scan_upload reports duplicates nicely; this catches the race.
             models.UniqueConstraint(fields=["patient", "sha256"], name="scan_unique_image_per_patient"),
         ]
-        indexes = [models.Index(fields=["patient", "eye", "acquired_on"], name="scan_patient_eye_date_idx")]
+        indexes = [
+            models.Index(fields=["patient", "eye", "acquired_on"], name="scan_patient_eye_date_idx"),
+            # The queue's order (scans.review_selectors), over waiting scans only.
+            models.Index(
+                "queue_urgency_rank",
+                models.F("queue_uncertainty").desc(),
+                "queue_since",
+                "id",
+                name="scan_review_queue_idx",
+                condition=models.Q(review_pending=True),
+            ),
+            models.Index(fields=["uploaded_at"], name="scan_uploaded_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Scan #{self.pk}"
@@ -326,3 +354,4 @@ class SecondOpinionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Second opinion request #{self.pk} on scan #{self.scan_id}"
+

@@ -16,6 +16,7 @@ from mlcore.labels import CLASSES
 
 from .access import patient_scans_allowed, patient_scans_require
 from .models import AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
+from .review_queue_keys import scan_review_queue_refresh
 from .review_selectors import scan_prediction_for_review
 
 
@@ -86,6 +87,8 @@ def review_decide(
                 )
         except IntegrityError as exc:  # a colleague decided in the same instant
             raise ValidationError("This scan has just been reviewed by someone else.") from exc
+        if primary is None:
+            scan_review_queue_refresh(scan_id=scan.pk)
         if request is not None:
             request.review = review
             request.answered_at = timezone.now()

@@ -19,7 +19,7 @@ from octclinic.api_fields import ApiModelSerializer, UtcDateTimeField
 from .access import scans_visible_to
 from .models import Review, ReviewDecision
 from .review import review_decide
-from .review_selectors import review_queue
+from .review_selectors import ReviewQueueList
 
 _VIEW = ("patients.view_patient", "scans.view_scan", "scans.view_review")
 _REVIEW = ("patients.view_patient", "scans.view_scan", "scans.view_prediction", "scans.review_scan")
@@ -117,4 +117,5 @@ class ReviewViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(summary="The caller's review queue", responses={200: QueueItemSerializer(many=True)})
     @action(detail=False, methods=["get"])
     def queue(self, request):
-        return Response(QueueItemSerializer(review_queue(user=request.user), many=True).data)
+        page = self.paginate_queryset(ReviewQueueList(user=request.user))
+        return self.get_paginated_response(QueueItemSerializer(page, many=True).data)

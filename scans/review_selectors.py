@@ -1,7 +1,8 @@
 """Review reads: the doctor's queue, a scan's decisions and history, training labels, agreement statistics.
 
 Every list takes the user and starts from ``scans.access.scans_visible_to``, so the queue, dashboards and
-exports show only patients the user may see. Lists run a fixed number of queries whatever their length.
+exports show only patients the user may see. Lists run a fixed number of queries whatever their length; the
+queue pages and counts over the sort keys ``scans.review_queue_keys`` keeps on each scan.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
-
-from mlcore.labels import Urgency
 
 from .access import scans_visible_to
 from .models import AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
+from .review_queue_keys import URGENCY_ORDER, most_pressing_predictions
 
-URGENCY_ORDER = (Urgency.URGENT, Urgency.ROUTINE, Urgency.OBSERVATION)
 DEFAULT_TARGET_HOURS = {"urgent": 24, "routine": 168, "observation": 720}
+QUEUE_PAGE_SIZE = 50
+OVERDUE_LIST_LIMIT = 20
 
 
 def review_target_hours() -> dict[str, float]:
@@ -27,25 +28,11 @@ def review_target_hours() -> dict[str, float]:
     return {**DEFAULT_TARGET_HOURS, **(getattr(settings, "REVIEW_TARGET_HOURS", None) or {})}
 
 
-def _urgency_rank(field: str = "urgency") -> Case:
-    whens = [When(**{field: urgency.value}, then=Value(rank)) for rank, urgency in enumerate(URGENCY_ORDER)]
-    return Case(*whens, default=Value(len(URGENCY_ORDER)), output_field=IntegerField())
-
-
-def _most_pressing_predictions(scan_ref) -> QuerySet[Prediction]:
-    """A scan's readings, most urgent then most uncertain first (a volume's worst frame decides its place)."""
-    return (
-        Prediction.objects.filter(scan=scan_ref)
-        .annotate(rank=_urgency_rank())
-        .order_by("rank", "-uncertainty", "-created_at", "pk")
-    )
-
-
 def scan_prediction_for_review(*, scan: Scan) -> Prediction | None:
     """The reading a decision is about: of the newest model version's readings, the most pressing frame."""
     newest = scan.predictions.order_by("-created_at", "-pk").values("model_version_id")[:1]
     return (
-        _most_pressing_predictions(scan.pk)
+        most_pressing_predictions(scan.pk)
         .filter(model_version_id=Subquery(newest))
         .select_related("model_version")
         .first()
@@ -74,76 +61,124 @@ class QueueItem:
         return self.waiting.total_seconds() / 3600
 
 
-def _queue_queryset(user) -> QuerySet[Scan]:
-    pressing = _most_pressing_predictions(OuterRef("pk"))
-    primary = Review.objects.filter(scan=OuterRef("pk"), is_second_opinion=False)
-    asked = SecondOpinionRequest.objects.filter(scan=OuterRef("pk"), colleague=user, review__isnull=True)
+QUEUE_ORDER = ("queue_urgency_rank", F("queue_uncertainty").desc(), "queue_since", "pk")
+
+
+def _reviewable(user) -> QuerySet[Scan]:
+    return scans_visible_to(user, action="review").filter(patient__is_archived=False)
+
+
+def _waiting(user) -> QuerySet[Scan]:
+    """Scans without a decision of record, in queue order (served by ``scan_review_queue_idx``)."""
+    return _reviewable(user).filter(review_pending=True).order_by(*QUEUE_ORDER)
+
+
+def _asked(user) -> QuerySet[Scan]:
+    """Classified scans whose second opinion was asked of this user and not yet given (a handful)."""
+    asked = SecondOpinionRequest.objects.filter(colleague=user, review__isnull=True).values("scan_id")
     return (
-        scans_visible_to(user, action="review")
-        .filter(ai_status=AiStatus.CLASSIFIED, patient__is_archived=False)
-        .annotate(
-            q_prediction=Subquery(pressing.values("pk")[:1]),
-            q_label=Subquery(pressing.values("label")[:1]),
-            q_urgency=Subquery(pressing.values("urgency")[:1]),
-            q_uncertainty=Subquery(pressing.values("uncertainty")[:1]),
-            q_careful=Subquery(pressing.values("needs_careful_review")[:1]),
-            q_queued_at=Subquery(
-                Prediction.objects.filter(scan=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
-            ),
-            q_reviewed=Exists(primary),
-            q_asked=Exists(asked),
-        )
-        .filter(q_prediction__isnull=False)
-        .filter(Q(q_asked=True) | Q(q_reviewed=False))
-        .annotate(q_rank=_urgency_rank("q_urgency"))
-        .select_related("patient")
-        .order_by("-q_asked", "q_rank", "-q_uncertainty", "q_queued_at", "pk")
+        _reviewable(user)
+        .filter(pk__in=asked, ai_status=AiStatus.CLASSIFIED, queue_prediction__isnull=False)
+        .order_by(*QUEUE_ORDER)
     )
 
 
-def review_queue(*, user, now: dt.datetime | None = None) -> list[QueueItem]:
-    """Unreviewed readings the user may decide (and second opinions asked of them, first): urgency, then
-    uncertainty (least certain first), then longest waiting. One query."""
-    now = now or timezone.now()
+def _items(scans, *, now: dt.datetime, second_opinion: bool) -> list[QueueItem]:
     targets = review_target_hours()
-    items = []
-    for scan in _queue_queryset(user):
-        items.append(
-            QueueItem(
-                scan=scan,
-                prediction_id=scan.q_prediction,
-                label=scan.q_label,
-                urgency=scan.q_urgency,
-                uncertainty=scan.q_uncertainty,
-                needs_careful_review=scan.q_careful,
-                queued_at=scan.q_queued_at,
-                waiting=now - scan.q_queued_at,
-                target_hours=float(targets.get(scan.q_urgency, targets["routine"])),
-                second_opinion=scan.q_asked,
-            )
+    return [
+        QueueItem(
+            scan=scan,
+            prediction_id=scan.queue_prediction_id,
+            label=scan.queue_prediction.label,
+            urgency=scan.queue_urgency,
+            uncertainty=scan.queue_uncertainty,
+            needs_careful_review=scan.queue_prediction.needs_careful_review,
+            queued_at=scan.queue_since,
+            waiting=now - scan.queue_since,
+            target_hours=float(targets.get(scan.queue_urgency, targets["routine"])),
+            second_opinion=second_opinion,
         )
-    return items
+        for scan in scans.select_related("patient", "queue_prediction")
+    ]
+
+
+def review_queue(*, user, now: dt.datetime | None = None, offset: int = 0, limit: int | None = None) -> list[QueueItem]:
+    """Unreviewed readings the user may decide, second opinions asked of them first: urgency, then uncertainty
+    (least certain first), then longest waiting. ``offset``/``limit`` page it in SQL; two queries."""
+    now = now or timezone.now()
+    asked = _items(_asked(user), now=now, second_opinion=True)
+    asked_ids = [item.scan.pk for item in asked]
+    head = asked[offset : None if limit is None else offset + limit]
+    rest_offset = max(0, offset - len(asked))
+    rest_limit = None if limit is None else limit - len(head)
+    if rest_limit == 0:
+        return head
+    waiting = _waiting(user).exclude(pk__in=asked_ids)
+    waiting = waiting[rest_offset:] if rest_limit is None else waiting[rest_offset : rest_offset + rest_limit]
+    return head + _items(waiting, now=now, second_opinion=False)
+
+
+class ReviewQueueList:
+    """The queue as a countable, sliceable sequence, so Django's ``Paginator`` (and DRF's page-number pagination)
+    page it in SQL: ``count()`` is one COUNT, a page one LIMIT/OFFSET query."""
+
+    def __init__(self, *, user, now: dt.datetime | None = None):
+        self.user = user
+        self.now = now or timezone.now()
+
+    def count(self) -> int:
+        asked = _asked(self.user)
+        return asked.count() + _waiting(self.user).exclude(pk__in=asked.values("pk")).order_by().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("The review queue is read a page (a slice) at a time.")
+        start = key.start or 0
+        limit = None if key.stop is None else max(0, key.stop - start)
+        return review_queue(user=self.user, now=self.now, offset=start, limit=limit)
 
 
 def review_queue_next(*, user, after: Scan | None = None) -> Scan | None:
     """The next scan to open after deciding ``after`` (the queue's head once that one has left it)."""
-    for item in review_queue(user=user):
+    for item in review_queue(user=user, limit=2):
         if after is None or item.scan.pk != after.pk:
             return item.scan
     return None
 
 
 def review_queue_counts(*, user, now: dt.datetime | None = None) -> dict:
-    """Doctor dashboard figures: waiting per urgency and overdue ones."""
-    items = review_queue(user=user, now=now)
-    by_urgency = {urgency.value: 0 for urgency in URGENCY_ORDER}
-    for item in items:
+    """Doctor dashboard figures: waiting per urgency, overdue ones (counted in SQL; the most pressing listed),
+    second opinions asked of the user."""
+    now = now or timezone.now()
+    targets = review_target_hours()
+    asked = _items(_asked(user), now=now, second_opinion=True)
+    asked_ids = [item.scan.pk for item in asked]
+    waiting = _waiting(user).exclude(pk__in=asked_ids)
+    overdue_q = Q()
+    for urgency in URGENCY_ORDER:
+        hours = float(targets.get(urgency.value, targets["routine"]))
+        overdue_q |= Q(queue_urgency=urgency.value, queue_since__lt=now - dt.timedelta(hours=hours))
+    figures = waiting.order_by().aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=overdue_q),
+        **{urgency.value: Count("pk", filter=Q(queue_urgency=urgency.value)) for urgency in URGENCY_ORDER},
+    )
+    by_urgency = {urgency.value: figures[urgency.value] for urgency in URGENCY_ORDER}
+    for item in asked:
         by_urgency[item.urgency] = by_urgency.get(item.urgency, 0) + 1
+    asked_overdue = [item for item in asked if item.overdue]
+    overdue_list = asked_overdue + _items(
+        waiting.filter(overdue_q)[: max(0, OVERDUE_LIST_LIMIT - len(asked_overdue))], now=now, second_opinion=False
+    )
     return {
-        "total": len(items),
+        "total": figures["total"] + len(asked),
         "by_urgency": by_urgency,
-        "overdue": [item for item in items if item.overdue],
-        "second_opinions": sum(1 for item in items if item.second_opinion),
+        "overdue": overdue_list,
+        "overdue_count": figures["overdue"] + len(asked_overdue),
+        "second_opinions": len(asked),
     }
 
 

@@ -10,6 +10,7 @@ from auditlog.signals import accessed
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +21,8 @@ from .models import AiStatus, Scan
 from .review import review_decide, review_second_opinion_request
 from .review_forms import ReviewDecisionForm, SecondOpinionForm
 from .review_selectors import (
-    review_queue,
+    QUEUE_PAGE_SIZE,
+    ReviewQueueList,
     review_queue_next,
     review_target_hours,
     reviews_disagree,
@@ -51,8 +53,8 @@ def _errors(exc: ValidationError) -> list[str]:
 @require_GET
 def review_queue_view(request):
     action_require(user=request.user, action="review")
-    items = review_queue(user=request.user)
-    context = {"items": items, "targets": review_target_hours(), "nav": "review"}
+    page = Paginator(ReviewQueueList(user=request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"items": page.object_list, "page": page, "targets": review_target_hours(), "nav": "review"}
     response = render(request, "scans/review_queue.html", context)
     response["Cache-Control"] = PRIVATE
     return response

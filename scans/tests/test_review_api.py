@@ -56,6 +56,8 @@ def test_queue_over_the_api():
     client = persona_client("doctor")
     reading = waiting_reading(PatientFactory(), label="CNV")
     reach(client, reading.scan.patient)
-    [item] = client.get(URL + "queue/").json()
+    body = client.get(URL + "queue/").json()
+    [item] = body["results"]
+    assert body["count"] == 1
     assert item["scan"] == str(reading.scan.uuid) and item["urgency"] == "urgent"
     assert persona_client("technician").get(URL + "queue/").status_code == 403
