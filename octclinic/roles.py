@@ -1,7 +1,7 @@
 """Staff roles: the three groups every clinic has and what each may do.
 
 The permission lists are the single source of truth. Data migrations apply them: whenever a later
-issue adds a permission to a role, it adds a migration that calls ``roles_sync`` again (after the
+issue adds a permission to a role, it adds a migration that calls ``roles_migration_apply`` (after the
 migration that creates the permission). Earlier role migrations run with ``strict=False`` so a fresh
 database, where later permissions do not exist yet, still migrates; a test checks that after all
 migrations every group holds exactly the permissions listed here.
@@ -136,6 +136,28 @@ def roles_sync(
                     continue
                 raise LookupError(f"Role {role!r} names an unknown permission {dotted!r}") from exc
         group.permissions.set(wanted)
+
+
+def roles_migration_apply(apps, schema_editor) -> None:
+    """The body of every role data migration: apply ROLE_PERMISSIONS with the migration's historical models.
+
+    Permissions are normally created after all migrations ran (post_migrate), so the ones the roles name
+    are created here first, on a fresh database too. Not strict: permissions of models that later
+    migrations add don't exist yet; the post_migrate re-sync applies the list strictly at the end.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    roles_sync(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+        roles=ROLE_PERMISSIONS,
+        strict=False,
+    )
 
 
 def user_roles(user) -> list[str]:

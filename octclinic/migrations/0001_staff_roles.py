@@ -1,25 +1,12 @@
 """Create the Technician, Doctor and Clinic admin groups with their permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations ran (post_migrate); make sure the ones
-    # our roles name exist now, on a fresh database too.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    from octclinic.roles import roles_migration_apply
 
-    from octclinic.roles import ROLE_PERMISSIONS, roles_sync
-
-    roles_sync(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-        roles=ROLE_PERMISSIONS,
-        strict=False,
-    )
+    roles_migration_apply(apps, schema_editor)
 
 
 def remove_roles(apps, schema_editor):
