@@ -6,23 +6,29 @@ several beat processes firing at once start a single run.
 
 from django.db import migrations
 
+from octclinic.beat import periodic_task_ensure, periodic_task_remove
+
 TASK_NAME = "Retrain the AI model on new approved labels"
 
 
 def create_schedule(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    crontab, _ = CrontabSchedule.objects.get_or_create(
-        minute="0", hour="2", day_of_week="0", day_of_month="*", month_of_year="*", timezone="UTC"
-    )
-    PeriodicTask.objects.get_or_create(
+    periodic_task_ensure(
+        apps,
         name=TASK_NAME,
-        defaults={"task": "mlcore.tasks.retrain_scheduled", "crontab": crontab, "enabled": True},
+        task="mlcore.tasks.retrain_scheduled",
+        crontab={
+            "minute": "0",
+            "hour": "2",
+            "day_of_week": "0",
+            "day_of_month": "*",
+            "month_of_year": "*",
+            "timezone": "UTC",
+        },
     )
 
 
 def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+    periodic_task_remove(apps, name=TASK_NAME)
 
 
 class Migration(migrations.Migration):

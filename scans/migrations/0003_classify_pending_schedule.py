@@ -6,21 +6,19 @@ does (and also catches tasks lost by a broker outage). Editable in the admin.
 
 from django.db import migrations
 
+from octclinic.beat import periodic_task_ensure, periodic_task_remove
+
 TASK_NAME = "Re-queue pending AI readings"
 
 
 def create_schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    interval, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={"task": "scans.tasks.classify_pending", "interval": interval, "enabled": True},
+    periodic_task_ensure(
+        apps, name=TASK_NAME, task="scans.tasks.classify_pending", interval={"every": 5, "period": "minutes"}
     )
 
 
 def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+    periodic_task_remove(apps, name=TASK_NAME)
 
 
 class Migration(migrations.Migration):

@@ -2,21 +2,19 @@
 
 from django.db import migrations
 
+from octclinic.beat import periodic_task_ensure, periodic_task_remove
+
 TASK_NAME = "Mark no-shows"
 
 
 def create_schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    interval, _ = IntervalSchedule.objects.get_or_create(every=15, period="minutes")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME,
-        defaults={"task": "scheduling.mark_no_shows", "interval": interval, "enabled": True},
+    periodic_task_ensure(
+        apps, name=TASK_NAME, task="scheduling.mark_no_shows", interval={"every": 15, "period": "minutes"}
     )
 
 
 def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+    periodic_task_remove(apps, name=TASK_NAME)
 
 
 class Migration(migrations.Migration):
