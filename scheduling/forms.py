@@ -8,20 +8,15 @@ import datetime as dt
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from octclinic.roles import TECHNICIAN
 from patients.models import Patient
 from patients.services import mrn_normalize
 
 from .models import Appointment, Resource
+from .selectors import technicians_active
 from .services import local_datetime_build
-
-
-def technicians():
-    return get_user_model().objects.filter(groups__name=TECHNICIAN, is_active=True).order_by("last_name", "username")
 
 
 class TechnicianChoiceField(forms.ModelChoiceField):
@@ -71,7 +66,7 @@ class AppointmentBookForm(SlotFields):
 
     def __init__(self, *args, patient: Patient | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["technician"].queryset = technicians()
+        self.fields["technician"].queryset = technicians_active()
         self.patient = patient
         if patient is not None:
             self.fields["patient_mrn"].initial = patient.mrn

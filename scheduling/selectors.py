@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from octclinic.roles import TECHNICIAN, has_role
 from patients.models import Patient
 
 from .models import Appointment, AppointmentReschedule, OpeningHours, Resource
@@ -76,3 +78,15 @@ def reschedules_for_patient(*, patient: Patient) -> QuerySet[AppointmentReschedu
     return AppointmentReschedule.objects.filter(appointment__patient=patient).select_related(
         "old_resource", "new_resource", "changed_by"
     )
+
+
+def technicians_active() -> QuerySet:
+    """The staff an appointment can be assigned to: active members of the Technician group, by name."""
+    return get_user_model().objects.filter(groups__name=TECHNICIAN, is_active=True).order_by("last_name", "username")
+
+
+def booking_technician_default(*, user) -> int | None:
+    """The technician a new booking starts with: the booking user when they are a technician (they
+    usually book for their own shift), nobody otherwise."""
+    return user.pk if has_role(user, [TECHNICIAN]) else None
+

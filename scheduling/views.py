@@ -109,8 +109,9 @@ def appointment_create(request):
         if request.GET.get("time"):
             with contextlib.suppress(ValueError):  # a malformed time just falls back to the default
                 initial.update(default_slot(day=initial["day"], start_time=dt.time.fromisoformat(request.GET["time"])))
-        if request.user.groups.filter(name="Technician").exists():
-            initial["technician"] = request.user.pk
+        technician_pk = selectors.booking_technician_default(user=request.user)
+        if technician_pk is not None:
+            initial["technician"] = technician_pk
         form = AppointmentBookForm(initial=initial, patient=patient)
     return render(request, "scheduling/book.html", {"form": form, "patient": patient, "nav": "schedule"})
 
