@@ -1,6 +1,9 @@
-"""Helpers for tests that wait on real background processes."""
+"""Helpers for tests that drive real processes: waiting on background workers, browser screenshots."""
 
 import time
+from pathlib import Path
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2):
@@ -12,6 +15,13 @@ def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout:.0f} s")
+
+
+def screenshot(page, name: str) -> None:
+    """Save a full-page screenshot as test-artifacts/<name>.png, so people can look at what a browser
+    test saw."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 class WorkerProcess:

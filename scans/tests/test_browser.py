@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 from django.test import Client
 
+from octclinic.testing import screenshot
 from scans.models import Scan
 
 from .builders import png_bytes, raster_bytes
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI is set but /usr/bin/chromium is missing: the browser test must run in CI", pytrace=False)
-    pytestmark = pytest.mark.skip(reason="/usr/bin/chromium is not installed (apt-get install chromium)")
-else:
-    pytestmark = pytest.mark.browser
+pytestmark = pytest.mark.browser
 
 
-@pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_upload_several_files_with_one_bad(
-    live_server, tmp_path, patient, technician, kermany_sample_or_png, monkeypatch
+    live_server, page_factory, tmp_path, patient, technician, kermany_sample_or_png
 ):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
     client = Client()
     client.force_login(technician)
     session_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -45,40 +29,21 @@ def test_upload_several_files_with_one_bad(
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(raster_bytes("JPEG", seed=5, size=(200, 200))[:700])
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            context = browser.new_context()
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": live_server.url}]
-            )
-            page = context.new_page()
-            page.goto(f"{live_server.url}/scans/upload/?patient={patient.pk}")
-            page.check("input[name=eye][value=OD]")
-            page.set_input_files("input[name=files]", [str(good_jpeg), str(bad), str(good_png)])
-            page.click("#upload-submit")
-            page.wait_for_selector("#scan-upload-form[data-done='1']", timeout=30_000)
-            results = page.locator("#upload-results li")
-            assert results.count() == 3
-            statuses = [results.nth(i).get_attribute("data-status") for i in range(3)]
-            assert statuses == ["stored", "refused", "stored"], [results.nth(i).inner_text() for i in range(3)]
-            bad_text = results.nth(1).inner_text()
-            assert "broken.jpg" in bad_text and "JPEG data is truncated or corrupt" in bad_text
-            assert page.locator("#upload-progress").evaluate("el => el.value") == 100
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "scans-upload-results.png"), full_page=True)
-        finally:
-            browser.close()
+    page = page_factory()
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": live_server.url}])
+    page.goto(f"/scans/upload/?patient={patient.pk}")
+    page.check("input[name=eye][value=OD]")
+    page.set_input_files("input[name=files]", [str(good_jpeg), str(bad), str(good_png)])
+    page.click("#upload-submit")
+    page.wait_for_selector("#scan-upload-form[data-done='1']", timeout=30_000)
+    results = page.locator("#upload-results li")
+    assert results.count() == 3
+    statuses = [results.nth(i).get_attribute("data-status") for i in range(3)]
+    assert statuses == ["stored", "refused", "stored"], [results.nth(i).inner_text() for i in range(3)]
+    bad_text = results.nth(1).inner_text()
+    assert "broken.jpg" in bad_text and "JPEG data is truncated or corrupt" in bad_text
+    assert page.locator("#upload-progress").evaluate("el => el.value") == 100
+    screenshot(page, "scans-upload-results")
     assert Scan.objects.filter(patient=patient).count() == 2
 
 

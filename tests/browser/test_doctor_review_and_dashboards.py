@@ -8,12 +8,11 @@ import pytest
 from django.utils import timezone
 
 from octclinic.factories import TEST_PASSWORD, ClinicAdminFactory, DoctorFactory, TechnicianFactory
+from octclinic.testing import screenshot
 from scans.factories import ModelVersionRowFactory, ReviewFactory
 from scans.models import Review
 from scans.tests.review_helpers import team_patient, waiting_reading
 from scheduling.factories import AppointmentFactory, ResourceFactory
-
-from .conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

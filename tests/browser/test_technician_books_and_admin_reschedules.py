@@ -4,12 +4,11 @@ reschedules the same appointment in the Django admin."""
 import pytest
 
 from octclinic.factories import TEST_PASSWORD, ClinicAdminFactory, TechnicianFactory
+from octclinic.testing import screenshot
 from patients.factories import PatientFactory
 from scheduling.factories import FUTURE_MONDAY, ResourceFactory, local
 from scheduling.models import Appointment, AppointmentReschedule
 from scheduling.services import appointment_book
-
-from .conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
