@@ -264,6 +264,23 @@ SCANS_DEID_UID_SALT = env.str("SCANS_DEID_UID_SALT", default="")
 # Django's own upload limits sit just above ours so our clearer message wins.
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=200)
 
+# --- DICOM networking (see docs/dicom.md) ---------------------------------------------------------
+# The receiver / worklist process (`manage.py dicom_server`): OCT devices send to and query this AE.
+DICOM_AE_TITLE = env.str("DICOM_AE_TITLE", default="OCTCLINIC")
+DICOM_BIND_ADDRESS = env.str("DICOM_BIND_ADDRESS", default="127.0.0.1")
+DICOM_PORT = env.int("DICOM_PORT", default=11112)
+# Calling AE titles allowed to associate (devices and the PACS); empty refuses every association, so a
+# receiver reachable on the network never takes images from an unknown sender.
+DICOM_ALLOWED_CALLING_AE_TITLES = env.list("DICOM_ALLOWED_CALLING_AE_TITLES", default=[])
+# The system account received instances are attributed to in the audit trail (created on first use, no login).
+DICOM_SERVICE_USERNAME = env.str("DICOM_SERVICE_USERNAME", default="dicom-receiver")
+# Network timeouts in seconds (association request, DIMSE messages, idle connections).
+DICOM_TIMEOUT_SECONDS = env.int("DICOM_TIMEOUT_SECONDS", default=30)
+# One configured PACS for earlier studies (query by Patient ID, retrieve with C-GET); empty PACS_HOST disables.
+PACS_AE_TITLE = env.str("PACS_AE_TITLE", default="PACS")
+PACS_HOST = env.str("PACS_HOST", default="")
+PACS_PORT = env.int("PACS_PORT", default=104)
+
 # --- AI model serving (see docs/mlcore.md) --------------------------------------------------------
 # A reading below this confidence, or above this uncertainty, is flagged "needs careful review".
 MLCORE_CONFIDENCE_THRESHOLD = env.float("MLCORE_CONFIDENCE_THRESHOLD", default=0.70)

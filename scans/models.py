@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 
@@ -355,3 +356,91 @@ class SecondOpinionRequest(models.Model):
     def __str__(self) -> str:
         return f"Second opinion request #{self.pk} on scan #{self.scan_id}"
 
+
+# --- DICOM networking (docs/dicom.md) ----------------------------------------------------------------
+
+
+class ReceivedInstanceReason(models.TextChoices):
+    UNKNOWN_PATIENT = "unknown_patient", "No patient with this Patient ID"
+    NO_PATIENT_ID = "no_patient_id", "The header has no Patient ID"
+    ARCHIVED_PATIENT = "archived_patient", "The patient is archived"
+    NO_LATERALITY = "no_laterality", "The header names no eye"
+    IDENTITY_MISMATCH = "identity_mismatch", "Name, birth date, sex or eye differ from the patient"
+
+
+class ReceivedInstanceStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a technician"
+    ASSIGNED = "assigned", "Assigned to a patient"
+    DISCARDED = "discarded", "Discarded"
+
+
+# Registered here rather than in ScansConfig.ready: the header copies are PHI, and every change must be audited.
+@auditlog.register()
+class ReceivedInstance(models.Model):
+    """A DICOM instance the receiver could not file on its own: it waits here until a technician assigns it.
+
+    The instance is kept byte for byte (one file, one row, written together) and goes through the normal intake
+    (``scan_upload``) only when assigned, so it is validated, de-identified and read by the AI exactly like an
+    upload. The header fields are copied so the reconciliation list can show them without parsing every file.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    file = models.FileField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    reason = models.CharField(max_length=20, choices=ReceivedInstanceReason.choices)
+    status = models.CharField(
+        max_length=12, choices=ReceivedInstanceStatus.choices, default=ReceivedInstanceStatus.PENDING
+    )
+    calling_ae_title = models.CharField(max_length=16, blank=True)
+    sop_class_uid = models.CharField(max_length=64, blank=True)
+    modality = models.CharField(max_length=16, blank=True)
+    header_patient_id = models.CharField(max_length=64, blank=True)
+    header_patient_name = models.CharField(max_length=200, blank=True)
+    header_birth_date = models.DateField(null=True, blank=True)
+    header_sex = models.CharField(max_length=1, blank=True)
+    laterality = models.CharField(max_length=2, blank=True)
+    acquired_on = models.DateField(null=True, blank=True)
+    accession_number = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    scan = models.ForeignKey(Scan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["status", "received_at"], name="received_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Received instance #{self.pk}"
+
+
+class PacsRetrievalStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Retrieving"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+@auditlog.register()
+class PacsRetrieval(models.Model):
+    """One study pulled from the configured PACS into a patient's record (the work runs in a Celery task)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    study_instance_uid = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=PacsRetrievalStatus.choices, default=PacsRetrievalStatus.QUEUED)
+    stored = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True, help_text="Outcome in words: counts and reasons, no PHI.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"PACS retrieval #{self.pk}"

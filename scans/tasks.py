@@ -33,3 +33,11 @@ def classify_pending() -> None:
     from .classification import scans_classification_requeue
 
     scans_classification_requeue()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def pacs_retrieve(retrieval_id: int) -> None:
+    """Pull one study from the PACS into the patient's record (scans.pacs_services)."""
+    from .pacs_services import pacs_retrieval_run
+
+    pacs_retrieval_run(retrieval_id=retrieval_id)

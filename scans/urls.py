@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import exports, review_views, views
+from . import dicom_views, exports, review_views, views
 
 app_name = "scans"
 urlpatterns = [
@@ -21,4 +21,8 @@ urlpatterns = [
     path("review/<uuid:uuid>/second-opinion/", review_views.review_second_opinion_view, name="review_second_opinion"),
     path("reviews/export.<str:fmt>", exports.reviews_export_view, name="reviews_export"),
     path("patient/<int:patient_pk>/report/<str:eye>.pdf", exports.visit_report_view, name="visit_report"),
+    path("reconciliation/", dicom_views.reconciliation_list_view, name="reconciliation"),
+    path("reconciliation/<uuid:uuid>/", dicom_views.reconciliation_assign_view, name="reconciliation_assign"),
+    path("patient/<int:patient_pk>/pacs/", dicom_views.pacs_studies_view, name="pacs_studies"),
+    path("patient/<int:patient_pk>/pacs/retrieve/", dicom_views.pacs_retrieve_view, name="pacs_retrieve"),
 ]

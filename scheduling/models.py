@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -16,10 +18,21 @@ class Resource(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DEVICE)
     location = models.CharField(max_length=100, blank=True)
     model_name = models.CharField("device model", max_length=100, blank=True)
+    dicom_ae_title = models.CharField(
+        "DICOM AE title",
+        max_length=16,
+        blank=True,
+        help_text="The device's own AE title: its worklist shows the appointments booked on it (docs/dicom.md).",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dicom_ae_title"], condition=~Q(dicom_ae_title=""), name="resource_unique_dicom_ae_title"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -65,6 +78,14 @@ class AppointmentStatus(models.TextChoices):
 BLOCKING_STATUSES = (AppointmentStatus.SCHEDULED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
 
 
+def accession_number_new() -> str:
+    """A DICOM accession number (SH, at most 16 characters) that says nothing about the patient.
+
+    Random rather than derived from the primary key, so numbers can't be enumerated or guessed.
+    """
+    return "OCT" + secrets.token_hex(6).upper()
+
+
 class Appointment(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
@@ -79,6 +100,13 @@ class Appointment(models.Model):
     end = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED)
+    accession_number = models.CharField(
+        max_length=16,
+        unique=True,
+        default=accession_number_new,
+        editable=False,
+        help_text="Sent to the device in the modality worklist; images that come back with it find this appointment.",
+    )
 
     checked_in_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

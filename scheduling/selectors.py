@@ -90,3 +90,50 @@ def booking_technician_default(*, user) -> int | None:
     usually book for their own shift), nobody otherwise."""
     return user.pk if has_role(user, [TECHNICIAN]) else None
 
+
+def appointments_for_worklist(
+    *, start: dt.datetime, end: dt.datetime, station_ae_title: str = "", patient_id: str = ""
+) -> QuerySet[Appointment]:
+    """Open appointments on OCT devices starting in [start, end): what a device's modality worklist shows.
+
+    Only scheduled and checked-in appointments (a cancelled one must not appear on the device), on devices
+    (not rooms), of patients who are not archived; optionally one device (its AE title) or one patient (MRN).
+    """
+    from .models import AppointmentStatus
+
+    qs = Appointment.objects.filter(
+        start__gte=start,
+        start__lt=end,
+        status__in=(AppointmentStatus.SCHEDULED, AppointmentStatus.CHECKED_IN),
+        resource__kind=Resource.Kind.DEVICE,
+        patient__is_archived=False,
+    ).select_related("patient", "resource")
+    if station_ae_title:
+        qs = qs.filter(resource__dicom_ae_title=station_ae_title)
+    if patient_id:
+        qs = qs.filter(patient__mrn=patient_id)
+    return qs.order_by("start", "resource__name", "pk")
+
+
+def appointment_for_received_image(
+    *, patient: Patient, day: dt.date, accession_number: str = "", station_ae_title: str = ""
+) -> Appointment | None:
+    """The appointment an image taken on ``day`` belongs to: the worklist's accession number when the device
+    sent it back, else the patient's appointment that local day (on the sending device first)."""
+    from .models import BLOCKING_STATUSES
+
+    if accession_number:
+        by_accession = Appointment.objects.filter(patient=patient, accession_number=accession_number).first()
+        if by_accession is not None:
+            return by_accession
+    start, end = local_day_bounds(day)
+    candidates = list(
+        Appointment.objects.filter(patient=patient, start__gte=start, start__lt=end, status__in=BLOCKING_STATUSES)
+        .select_related("resource")
+        .order_by("start", "pk")
+    )
+    if station_ae_title:
+        on_device = [a for a in candidates if a.resource.dicom_ae_title == station_ae_title]
+        if on_device:
+            return on_device[0]
+    return candidates[0] if candidates else None
