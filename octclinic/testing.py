@@ -1,5 +1,7 @@
-"""Helpers for tests that drive real processes: waiting on background workers, browser screenshots."""
+"""Helpers for tests that drive real processes: free ports for servers they start, waiting on
+background workers, logging in and taking screenshots in a real browser."""
 
+import socket
 import time
 from pathlib import Path
 
@@ -15,6 +17,25 @@ def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout:.0f} s")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def page_log_in(page, username: str) -> None:
+    """Log a factory-made user (password TEST_PASSWORD) in through the real login page, and wait
+    until the login page is left behind."""
+    from .factories import TEST_PASSWORD
+
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def screenshot(page, name: str) -> None:

@@ -2,7 +2,6 @@
 the start of each request, so a connection the server dropped is replaced, not used."""
 
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -11,16 +10,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from octclinic.testing import wait_until
+from octclinic.testing import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str) -> int:

@@ -4,7 +4,6 @@ and one signal stops every process it started."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from octclinic.testing import wait_until
+from octclinic.testing import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def descendants(pid: int) -> set[int]:

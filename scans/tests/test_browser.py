@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
-from octclinic.testing import screenshot
+from octclinic.testing import page_log_in, screenshot
 from scans.models import Scan
 
 from .builders import png_bytes, raster_bytes
@@ -15,13 +13,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_several_files_with_one_bad(
-    live_server, page_factory, tmp_path, patient, technician, kermany_sample_or_png
-):
-    client = Client()
-    client.force_login(technician)
-    session_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-
+def test_upload_several_files_with_one_bad(page_factory, tmp_path, patient, technician, kermany_sample_or_png):
     good_jpeg = tmp_path / kermany_sample_or_png.name
     good_jpeg.write_bytes(kermany_sample_or_png.read_bytes())
     good_png = tmp_path / "second.png"
@@ -30,7 +22,7 @@ def test_upload_several_files_with_one_bad(
     bad.write_bytes(raster_bytes("JPEG", seed=5, size=(200, 200))[:700])
 
     page = page_factory()
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": live_server.url}])
+    page_log_in(page, technician.username)
     page.goto(f"/scans/upload/?patient={patient.pk}")
     page.check("input[name=eye][value=OD]")
     page.set_input_files("input[name=files]", [str(good_jpeg), str(bad), str(good_png)])

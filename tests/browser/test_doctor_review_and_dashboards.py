@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from octclinic.factories import TEST_PASSWORD, ClinicAdminFactory, DoctorFactory, TechnicianFactory
-from octclinic.testing import screenshot
+from octclinic.factories import ClinicAdminFactory, DoctorFactory, TechnicianFactory
+from octclinic.testing import page_log_in, screenshot
 from scans.factories import ModelVersionRowFactory, ReviewFactory
 from scans.models import Review
 from scans.tests.review_helpers import team_patient, waiting_reading
@@ -25,14 +25,6 @@ def media(settings, tmp_path):
     }
 
 
-def log_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def test_doctor_works_through_the_queue(page_factory):
     doctor = DoctorFactory(username="dana")
     patient = team_patient(doctor)
@@ -41,7 +33,7 @@ def test_doctor_works_through_the_queue(page_factory):
     normal = waiting_reading(patient, label="NORMAL", uncertainty=0.1)
 
     page = page_factory()
-    log_in(page, "dana")
+    page_log_in(page, "dana")
     screenshot(page, "review-flow-start")
     page.click("text=Open the review queue")
     assert page.locator("tr[data-overdue]").count() == 1
@@ -78,7 +70,7 @@ def test_technician_cannot_reach_review_pages(page_factory):
     doctor = DoctorFactory()
     reading = waiting_reading(team_patient(doctor))
     page = page_factory()
-    log_in(page, "tom")
+    page_log_in(page, "tom")
     assert page.locator("nav >> text=Review").count() == 0
     for url in ("/scans/review/", f"/scans/review/{reading.scan.uuid}/"):
         response = page.goto(url)
@@ -111,7 +103,7 @@ def test_each_dashboard_renders_with_seeded_data(page_factory):
 
     for username, dashboard in (("theo", "technician"), ("dora", "doctor"), ("cleo", "clinic_admin")):
         page = page_factory()
-        log_in(page, username)
+        page_log_in(page, username)
         page.locator(f'[data-dashboard="{dashboard}"]').wait_for()
         if dashboard != "technician":
             assert page.locator("svg.chart").count() >= 1

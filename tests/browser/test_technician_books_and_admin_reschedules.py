@@ -3,22 +3,14 @@ reschedules the same appointment in the Django admin."""
 
 import pytest
 
-from octclinic.factories import TEST_PASSWORD, ClinicAdminFactory, TechnicianFactory
-from octclinic.testing import screenshot
+from octclinic.factories import ClinicAdminFactory, TechnicianFactory
+from octclinic.testing import page_log_in, screenshot
 from patients.factories import PatientFactory
 from scheduling.factories import FUTURE_MONDAY, ResourceFactory, local
 from scheduling.models import Appointment, AppointmentReschedule
 from scheduling.services import appointment_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def test_booking_flow(page_factory):
@@ -31,7 +23,7 @@ def test_booking_flow(page_factory):
     )
 
     page = page_factory()
-    log_in(page, "tina")
+    page_log_in(page, "tina")
 
     # Register a patient.
     page.click("text=Patients")
@@ -79,7 +71,7 @@ def test_booking_flow(page_factory):
 
     # A clinic admin moves it again in the Django admin.
     admin_page = page_factory()
-    log_in(admin_page, "carla")
+    page_log_in(admin_page, "carla")
     admin_page.goto(f"/admin/scheduling/appointment/{appointment.pk}/change/")
     admin_page.fill("#id_start_1", "15:00:00")
     admin_page.fill("#id_end_1", "15:20:00")
