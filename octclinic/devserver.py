@@ -1,8 +1,9 @@
-"""`make run`: the web server, a Celery worker and Celery beat side by side, stopped together.
+"""`make run`: the web server, a Celery worker, Celery beat and the DICOM process side by side, stopped together.
 
 The worker and beat are real processes on the configured broker (kombu's filesystem transport by
 default, Redis when REDIS_URL is set), so background work behaves as in production. Ctrl-C (or
-SIGTERM) stops everything this started.
+SIGTERM) stops everything this started. The DICOM process (receiver and modality worklist, docs/dicom.md) listens on
+DICOM_PORT (11112) on loopback unless DICOM_BIND_ADDRESS says otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def _commands(host: str, port: str) -> dict[str, list[str]]:
             PYTHON, "-m", "celery", "-A", "octclinic", "beat", "--loglevel", "INFO",
             "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
         ],
+        "dicom": [PYTHON, "manage.py", "dicom_server"],
     }  # fmt: skip
 
 
@@ -53,7 +55,7 @@ def main() -> int:
         # Each child leads its own process group, so stopping it also stops what it forked
         # (runserver's autoreloader child, the worker's pool processes).
         processes[name] = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own fixed argv
-    print(f"\nOCT Clinic is running at http://{host}:{port}/  (Ctrl-C stops web, worker and beat)\n", flush=True)
+    print(f"\nOCT Clinic is running at http://{host}:{port}/  (Ctrl-C stops web, worker, beat and dicom)\n", flush=True)
     exit_code = 0
     try:
         while not stopping:

@@ -16,7 +16,7 @@ from patients.access import patients_visible_to
 
 from .errors import IntakeError
 from .forms import DatasetImportForm
-from .models import DatasetImport, DicomMetadata, LabelledImage, Scan
+from .models import DatasetImport, DicomMetadata, LabelledImage, PacsRetrieval, ReceivedInstance, Scan
 from .services import dataset_import_start
 
 
@@ -130,6 +130,40 @@ class DatasetImportAdmin(admin.ModelAdmin):
         }
         template = "scans/partials/import_progress.html" if request.htmx else "scans/admin/dataset_import_progress.html"
         return TemplateResponse(request, template, context)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """DICOM rows change only through their services (receiver, reconciliation page, PACS task)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReceivedInstance)
+class ReceivedInstanceAdmin(_ReadOnlyAdmin):
+    """The reconciliation list's rows; assigning happens on the staff page (scans:reconciliation)."""
+
+    list_display = ("pk", "received_at", "reason", "status", "calling_ae_title", "modality", "scan_id")
+    list_filter = ("status", "reason")
+    readonly_fields = [f.name for f in ReceivedInstance._meta.fields]
+
+
+@admin.register(PacsRetrieval)
+class PacsRetrievalAdmin(_ReadOnlyAdmin):
+    list_display = ("pk", "patient_id", "status", "stored", "duplicates", "refused", "requested_at", "finished_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in PacsRetrieval._meta.fields]
+
+    def get_queryset(self, request):
+        from patients.access import patients_visible_to
+
+        return super().get_queryset(request).filter(patient__in=patients_visible_to(request.user))
 
 
 from . import review_admin  # noqa: E402,F401 - registers the prediction review admin

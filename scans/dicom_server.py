@@ -20,6 +20,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 from .dicom_reading import SUPPORTED_SOP_CLASSES
 from .dicom_receiver import CANNOT_UNDERSTAND, OUT_OF_RESOURCES, dicom_instance_receive
 from .dicom_worklist import WorklistQueryError, worklist_query
+from .pacs import pynetdicom_logs_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def dicom_ae_build() -> AE:
             "DICOM_ALLOWED_CALLING_AE_TITLES is empty: list the AE titles of the devices and the PACS that may "
             "connect (docs/dicom.md)"
         )
+    pynetdicom_logs_quiet()
     ae = AE(ae_title=settings.DICOM_AE_TITLE)
     ae.require_called_aet = True
     ae.require_calling_aet = allowed

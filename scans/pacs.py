@@ -52,7 +52,16 @@ def pacs_configured() -> bool:
     return bool(settings.PACS_HOST)
 
 
+def pynetdicom_logs_quiet() -> None:
+    """pynetdicom logs whole datasets (Patient ID, name, UIDs) at INFO; whatever the logging configuration says,
+    its records below WARNING must never reach our logs. Called wherever an AE is built."""
+    logger_ = logging.getLogger("pynetdicom")
+    if logger_.level < logging.WARNING:  # NOTSET (0) too: inheriting the root's INFO would let them through
+        logger_.setLevel(logging.WARNING)
+
+
 def _ae(*contexts) -> AE:
+    pynetdicom_logs_quiet()
     ae = AE(ae_title=settings.DICOM_AE_TITLE)
     for timeout in ("acse_timeout", "dimse_timeout", "network_timeout"):
         setattr(ae, timeout, settings.DICOM_TIMEOUT_SECONDS)
