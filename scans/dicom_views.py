@@ -20,11 +20,11 @@ from patients.eyes import Eye
 from patients.models import Patient
 from scheduling.selectors import appointment_for_received_image
 
-from .access import action_allowed, patient_scans_require
+from .access import action_allowed, patient_scans_allowed, patient_scans_require
 from .errors import IntakeError
 from .models import ReceivedInstance
 from .pacs import PacsError, pacs_configured, pacs_studies_find
-from .pacs_services import pacs_retrieval_request, pacs_retrievals_for_patient
+from .pacs_services import pacs_retrieval_request, pacs_retrievals_for_patient, pacs_visit_report_store
 from .reconciliation import (
     received_instance_assign,
     received_instance_discard,
@@ -109,6 +109,15 @@ def reconciliation_assign_view(request, uuid):
     )
 
 
+class VisitReportForm(forms.Form):
+    eye = forms.ChoiceField(choices=Eye.choices)
+    day = forms.DateField(
+        required=False,
+        label="Visit day (empty: the latest)",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+
+
 @login_required
 def pacs_studies_view(request, patient_pk: int):
     patient = get_object_or_404(Patient, pk=patient_pk)
@@ -127,6 +136,8 @@ def pacs_studies_view(request, patient_pk: int):
         "studies": studies,
         "error": error,
         "retrievals": pacs_retrievals_for_patient(patient=patient),
+        "report_form": VisitReportForm(),
+        "may_send_report": patient_scans_allowed(user=request.user, patient=patient, action="review"),
         "nav": "patients",
     }
     return render(request, "scans/pacs_studies.html", context)
@@ -145,4 +156,27 @@ def pacs_retrieve_view(request, patient_pk: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, "Retrieval queued; the study appears in the record when it has arrived.")
+    return redirect("scans:pacs_studies", patient_pk=patient.pk)
+
+
+@login_required
+@require_POST
+def pacs_report_store_view(request, patient_pk: int):
+    """A doctor sends the signed-off visit report of one eye to the PACS (Encapsulated PDF)."""
+    patient = get_object_or_404(Patient, pk=patient_pk)
+    patient_scans_require(user=request.user, patient=patient, action="review")
+    form = VisitReportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the eye (and a valid day) of the visit report.")
+        return redirect("scans:pacs_studies", patient_pk=patient.pk)
+    try:
+        pacs_visit_report_store(
+            patient=patient, eye=form.cleaned_data["eye"], day=form.cleaned_data["day"], user=request.user
+        )
+    except IntakeError as exc:
+        messages.error(request, f"The report was not sent: {exc.message}.")
+    except PacsError as exc:
+        messages.error(request, f"The report was not sent: {exc}.")
+    else:
+        messages.success(request, "The visit report was stored in the PACS.")
     return redirect("scans:pacs_studies", patient_pk=patient.pk)

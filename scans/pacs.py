@@ -174,3 +174,20 @@ def pacs_study_get(*, study_instance_uid: str, folder: Path) -> list[Path]:
         raise PacsError(f"the PACS refused the retrieval (status 0x{(final or 0):04X})")
     logger.info("PACS C-GET finished with status 0x%04X, %d instances received", final or 0, len(written))
     return written
+
+
+def pacs_instance_store(*, dataset: Dataset) -> None:
+    """C-STORE one instance to the PACS; raises PacsError unless the PACS answers success (or a warning)."""
+    ae = _ae()
+    ae.add_requested_context(dataset.SOPClassUID, [str(dataset.file_meta.TransferSyntaxUID)])
+    assoc = _associate(ae)
+    try:
+        status = assoc.send_c_store(dataset)
+    finally:
+        assoc.release()
+    if not status:
+        raise PacsError("the PACS did not answer the store request (timeout or aborted connection)")
+    code = int(status.Status)
+    if code != 0x0000 and not 0xB000 <= code <= 0xBFFF:
+        raise PacsError(f"the PACS refused to store the report (status 0x{code:04X})")
+    logger.info("PACS C-STORE answered 0x%04X", code)

@@ -24,7 +24,7 @@ from patients.models import Patient
 from .dicom_receiver import dicom_instance_receive, header_read
 from .errors import IntakeError
 from .models import PacsRetrieval, PacsRetrievalStatus
-from .pacs import PacsError, pacs_study_get
+from .pacs import PacsError, pacs_instance_store, pacs_study_get
 
 logger = logging.getLogger(__name__)
 UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -113,3 +113,16 @@ def _finish(retrieval: PacsRetrieval, status: str, message: str) -> PacsRetrieva
 
 def pacs_retrievals_for_patient(*, patient: Patient, limit: int = 20):
     return PacsRetrieval.objects.filter(patient=patient).select_related("requested_by")[:limit]
+
+
+def pacs_visit_report_store(*, patient: Patient, eye: str, day, user) -> None:
+    """Store the signed-off visit report of one eye in the PACS as an Encapsulated PDF.
+
+    Raises IntakeError when the visit isn't signed off and PacsError when the PACS can't take it. Runs in the
+    request: one small instance, bounded by DICOM_TIMEOUT_SECONDS, and the doctor wants to know it arrived.
+    """
+    from .report_dicom import visit_report_dataset
+
+    dataset = visit_report_dataset(patient=patient, eye=eye, day=day, author=user)
+    pacs_instance_store(dataset=dataset)
+    logger.info("visit report of patient %s stored in the PACS by user %s", patient.pk, user.pk)

@@ -25,4 +25,5 @@ urlpatterns = [
     path("reconciliation/<uuid:uuid>/", dicom_views.reconciliation_assign_view, name="reconciliation_assign"),
     path("patient/<int:patient_pk>/pacs/", dicom_views.pacs_studies_view, name="pacs_studies"),
     path("patient/<int:patient_pk>/pacs/retrieve/", dicom_views.pacs_retrieve_view, name="pacs_retrieve"),
+    path("patient/<int:patient_pk>/pacs/report/", dicom_views.pacs_report_store_view, name="pacs_report_store"),
 ]
