@@ -13,7 +13,6 @@ own row ids only: never names, IDs or UIDs from the header.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import logging
 from dataclasses import dataclass
@@ -154,4 +153,4 @@ def _receive(*, data: bytes, calling_ae_title: str, context_sop_class_uid: str, 
 def _file_name(header: Dataset) -> str:
     """A display name without PHI: the modality and the day it arrived."""
     modality = str(header.get("Modality", "") or "DICOM").strip() or "DICOM"
-    return f"{modality}-received-{dt.date.today():%Y%m%d}.dcm"
+    return f"{modality}-received-{timezone.localdate():%Y%m%d}.dcm"

@@ -13,7 +13,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
@@ -61,9 +61,13 @@ def handle_find(event):
         logger.info("worklist query refused: %s", exc)
         yield UNABLE_TO_PROCESS, None
         return
-    except Exception:  # noqa: BLE001
-        logger.exception("worklist query failed unexpectedly")
+    except DatabaseError:
+        logger.exception("worklist query failed: database unavailable")
         yield OUT_OF_RESOURCES, None
+        return
+    except Exception:  # noqa: BLE001 - e.g. an identifier that can't be decoded
+        logger.exception("worklist query failed unexpectedly")
+        yield UNABLE_TO_PROCESS, None
         return
     finally:
         connection.close()

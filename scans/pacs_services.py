@@ -10,6 +10,7 @@ anything else is the PACS's mistake and must not be filed anywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import tempfile
@@ -28,10 +29,11 @@ from .pacs import PacsError, pacs_instance_store, pacs_study_get
 
 logger = logging.getLogger(__name__)
 UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+STALE_AFTER_MINUTES = 60
 
 
 def pacs_retrieval_request(*, patient: Patient, study_instance_uid: str, user) -> PacsRetrieval:
-    """Queue the retrieval of one study; asking again while one is under way returns that one."""
+    """Queue the retrieval of one study; asking again while one is under way (for up to an hour) returns that one."""
     uid = (study_instance_uid or "").strip()
     if not uid or len(uid) > 64 or not UID_PATTERN.match(uid):
         raise IntakeError("the study identifier is not a valid DICOM UID")
@@ -46,6 +48,8 @@ def pacs_retrieval_request(*, patient: Patient, study_instance_uid: str, user) -
                 patient=patient,
                 study_instance_uid=uid,
                 status__in=(PacsRetrievalStatus.QUEUED, PacsRetrievalStatus.RUNNING),
+                # One whose task was lost (broker outage, worker gone) must not block a new request for ever.
+                requested_at__gte=timezone.now() - dt.timedelta(minutes=STALE_AFTER_MINUTES),
             )
             .first()
         )

@@ -44,10 +44,16 @@ def _birth_date(header: Dataset) -> dt.date | None:
 def received_instance_hold(
     *, data: bytes, header: Dataset, reason: str, calling_ae_title: str, acquired_on: dt.date | None
 ) -> ReceivedInstance:
-    """Keep an instance for a technician, after the same validation an upload gets (raises IntakeError)."""
+    """Keep an instance for a technician, after the same validation an upload gets (raises IntakeError).
+
+    The same bytes already waiting are not held twice; the waiting row is returned."""
     from .dicom_metadata import dicom_laterality
 
     inspect_file(data)  # garbage is refused to the sender now, not discovered by a technician later
+    sha256 = files.sha256_hex(data)
+    waiting = ReceivedInstance.objects.filter(sha256=sha256, status=ReceivedInstanceStatus.PENDING).first()
+    if waiting is not None:
+        return waiting  # a device re-sending after a lost answer must not fill the list with copies
     stored = files.file_store(prefix=RECEIVED, extension=".dcm", data=data)
     eye = dicom_laterality(header)
     sex = _text(header, "PatientSex", 1).upper()

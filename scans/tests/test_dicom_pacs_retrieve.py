@@ -77,3 +77,18 @@ def test_patients_outside_a_doctors_care_teams_have_no_pacs_page(patient, other_
     client = Client()
     client.force_login(other_doctor)
     assert client.get(reverse("scans:pacs_studies", args=[patient.pk])).status_code == 403
+
+
+def test_asking_twice_queues_one_retrieval_unless_the_first_was_lost(patient, technician):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from scans.pacs_services import pacs_retrieval_request
+
+    uid = "1.2.826.0.1.3680043.8.498.7"
+    first = pacs_retrieval_request(patient=patient, study_instance_uid=uid, user=technician)
+    assert pacs_retrieval_request(patient=patient, study_instance_uid=uid, user=technician) == first
+    PacsRetrieval.objects.filter(pk=first.pk).update(requested_at=timezone.now() - dt.timedelta(hours=2))
+    assert pacs_retrieval_request(patient=patient, study_instance_uid=uid, user=technician) != first
+    assert PacsRetrieval.objects.count() == 2

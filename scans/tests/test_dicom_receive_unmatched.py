@@ -68,3 +68,24 @@ def test_a_real_spectralis_image_of_an_unknown_patient_is_held(dicom_server, spe
     held = ReceivedInstance.objects.get()
     assert held.modality == "OP" and held.laterality == "OD"
     assert not Scan.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("identity", "reason"),
+    [
+        ({"name": "Fremd^Fritz"}, ReceivedInstanceReason.IDENTITY_MISMATCH),
+        ({"birth": "19991231"}, ReceivedInstanceReason.IDENTITY_MISMATCH),
+        ({"laterality": ""}, ReceivedInstanceReason.NO_LATERALITY),
+        ({"archived": True}, ReceivedInstanceReason.ARCHIVED_PATIENT),
+    ],
+)
+def test_what_cannot_be_filed_safely_is_held_with_its_reason(dicom_server, patient, identity, reason, tmp_path):
+    if identity.pop("archived", False):
+        type(patient).objects.filter(pk=patient.pk).update(is_archived=True)
+    data = secondary_capture_bytes(patient_id=patient.mrn, **identity)
+    path = dicom_file(tmp_path, data)
+    assert storescu(port=dicom_server, files=[path]).returncode == 0
+    assert storescu(port=dicom_server, files=[path]).returncode == 0  # a re-send is not held twice
+    held = ReceivedInstance.objects.get()
+    assert held.reason == reason and held.status == ReceivedInstanceStatus.PENDING
+    assert not Scan.objects.exists()
