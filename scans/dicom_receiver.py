@@ -81,8 +81,8 @@ def dicom_instance_receive(
     ``uploaded_by`` defaults to the receiver's system account (a PACS retrieval passes the requesting user).
     The outcome's status is the DIMSE status to answer the sender with.
     """
-    user = uploaded_by or dicom_service_user()
     try:
+        user = uploaded_by or dicom_service_user()
         with set_actor(user):
             return _receive(
                 data=data, calling_ae_title=calling_ae_title, context_sop_class_uid=context_sop_class_uid, user=user
