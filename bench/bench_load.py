@@ -58,7 +58,7 @@ def _setup_django(database_url: str, data_dir: Path) -> None:
     django.setup()
 
 
-def _seed(n_scans: int) -> dict:
+def _seed(n_scans: int, *, reviewed: float) -> dict:
     """Bulk-insert a clinic's worth of rows (no files: list pages never open them)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -98,19 +98,15 @@ def _seed(n_scans: int) -> dict:
     now = timezone.now()
     labels = ["CNV", "DME", "DRUSEN", "NORMAL"]
     urgency = {"CNV": "urgent", "DME": "urgent", "DRUSEN": "routine", "NORMAL": "observation"}
-    scan_fields = {f.name for f in Scan._meta.get_fields()}
     batch = 5000
     for start in range(0, n_scans, batch):
         scans = []
         for i in range(start, min(n_scans, start + batch)):
-            kwargs = {
-                "patient_id": patient_ids[i % len(patient_ids)],
-                "eye": "OD" if i % 2 else "OS",
-                "acquired_on": (now - dt.timedelta(days=i % 700)).date(),
-                "ai_status": "classified",
-            }
-            kwargs.update(_scan_file_fields(scan_fields, i))
-            scans.append(Scan(**kwargs))
+            scans.append(
+                _scan_row(
+                    i, patient_id=patient_ids[i % len(patient_ids)], day=(now - dt.timedelta(days=i % 700)).date()
+                )
+            )
         created = Scan.objects.bulk_create(scans, batch_size=batch)
         predictions = []
         for scan in created:
@@ -132,33 +128,79 @@ def _seed(n_scans: int) -> dict:
                 )
             )
         Prediction.objects.bulk_create(predictions, batch_size=batch)
+    _spread_over_two_years()
+    _review_share(users[DOCTOR], reviewed)
+    from scans.review_queue_keys import scans_review_queue_refresh_all
+
+    scans_review_queue_refresh_all()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # what autovacuum does soon after a bulk load
     return users
 
 
-def _scan_file_fields(fields: set[str], i: int) -> dict:
-    """Whatever file bookkeeping fields the Scan model has, filled with plausible placeholders."""
-    values = {}
+def _spread_over_two_years() -> None:
+    """Uploads and readings dated like a clinic's archive (the day each image was taken), not all today."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scans_scan SET uploaded_at = acquired_on + time '08:00' + (id % 600) * interval '1 minute'"
+        )
+        cursor.execute(
+            "UPDATE scans_prediction p SET created_at = s.uploaded_at + interval '1 minute' "
+            "FROM scans_scan s WHERE s.id = p.scan_id"
+        )
+
+
+def _review_share(doctor, share: float) -> None:
+    """Decide the oldest ``share`` of the scans, as a clinic that keeps up with its queue would have."""
+    from scans.models import Prediction, Review
+
+    predictions = Prediction.objects.order_by("scan_id").select_related("scan")
+    total = predictions.count()
+    reviews = [
+        Review(
+            scan_id=p.scan_id,
+            prediction=p,
+            model_version_id=p.model_version_id,
+            ai_label=p.label,
+            ai_urgency=p.urgency,
+            decision="approved",
+            label=p.label,
+            reviewer=doctor,
+            queued_at=p.created_at,
+        )
+        for p in predictions[: int(total * share)].iterator(chunk_size=5000)
+    ]
+    Review.objects.bulk_create(reviews, batch_size=5000)
+
+
+def _scan_row(i: int, *, patient_id: int, day: dt.date):
+    """A classified PNG scan row without files (list pages never open them); every required field named, so a
+    model change fails the seeding loudly."""
+    from scans.models import AiStatus, FileFormat, Scan
+
     digest = f"{i:064x}"
-    for name, value in (
-        ("original", f"scans/bench/{i}.png"),
-        ("file", f"scans/bench/{i}.png"),
-        ("sha256", digest),
-        ("original_sha256", digest),
-        ("original_name", f"bscan-{i}.png"),
-        ("file_format", "png"),
-        ("size_bytes", 1000),
-        ("width", 512),
-        ("height", 496),
-        ("frame_count", 1),
-        ("content_type", "image/png"),
-        ("preview", f"scans/bench/{i}-preview.png"),
-        ("thumbnail", f"scans/bench/{i}-thumb.png"),
-        ("preview_sha256", digest),
-        ("thumbnail_sha256", digest),
-    ):
-        if name in fields:
-            values[name] = value
-    return values
+    return Scan(
+        patient_id=patient_id,
+        eye="OD" if i % 2 else "OS",
+        acquired_on=day,
+        file_format=FileFormat.PNG,
+        original=f"scans/bench/{i}.png",
+        original_name=f"bscan-{i}.png",
+        content_type="image/png",
+        size_bytes=1000,
+        sha256=digest,
+        width=512,
+        height=496,
+        ai_status=AiStatus.CLASSIFIED,
+        preview=f"scans/bench/{i}-preview.png",
+        preview_sha256=digest,
+        thumbnail=f"scans/bench/{i}-thumb.png",
+        thumbnail_sha256=digest,
+    )
 
 
 def _grant_clinic_wide(doctor) -> None:
@@ -202,7 +244,7 @@ def _endpoints(users: dict) -> list[dict]:
         ("dashboard (technician)", "home", TECHNICIAN, "p95"),
         ("dashboard (doctor)", "home", DOCTOR, "p95"),
         ("dashboard (clinic admin)", "home", CLINIC_ADMIN, "p95"),
-        ("review queue (doctor)", "review:queue", DOCTOR, "p95"),
+        ("review queue (doctor)", "scans:review_queue", DOCTOR, "p95"),
     ]
     endpoints = []
     for label, name, role, target in wanted:
@@ -324,6 +366,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--max-seconds", type=float, default=60, help="per endpoint, a hard bound")
     parser.add_argument("--keep-db", action="store_true", help="reuse an already seeded bench database")
+    parser.add_argument(
+        "--reviewed",
+        type=float,
+        default=0.0,
+        help="share of scans already decided (default 0: all wait)",
+    )
     args = parser.parse_args()
 
     server_url = _server_url()
@@ -347,7 +395,7 @@ def main() -> int:
         }
     else:
         print(f"seeding {args.scans:,} scans ...", flush=True)
-        users = _seed(args.scans)
+        users = _seed(args.scans, reviewed=args.reviewed)
     print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
     endpoints = _endpoints(users)
     for endpoint in endpoints:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 
-from patients.access import patient_visible_to, patients_visible_to
+from patients.access import patient_visible_to, rows_of_visible_patients
 
 Action = Literal["view", "add", "choose_frames", "review", "export"]
 _PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -46,9 +46,15 @@ def scans_visible_to(user, *, action: Action = "view"):
     """The scans the user may act on, for list pages, queues, admin and exports (a queryset)."""
     from .models import Scan
 
+    return scan_rows_visible_to(Scan.objects.all(), user, action=action, field="")
+
+
+def scan_rows_visible_to(queryset, user, *, action: Action = "view", field: str = "scan"):
+    """Rows that belong to a scan (readings, decisions) narrowed to the scans the user may act on, without a
+    ``scan__in=<every scan>`` subquery for clinic-wide users."""
     if not action_allowed(user=user, action=action):
-        return Scan.objects.none()
-    return Scan.objects.filter(patient__in=patients_visible_to(user))
+        return queryset.none()
+    return rows_of_visible_patients(queryset, user, field=f"{field}__patient" if field else "patient")
 
 
 def patient_scans_require(*, user, patient, action: Action = "view") -> None:

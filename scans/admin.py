@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from patients.access import patients_visible_to
+from patients.access import rows_of_visible_patients
 
 from .errors import IntakeError
 from .forms import DatasetImportForm
@@ -46,7 +46,7 @@ class ScanAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(patient__in=patients_visible_to(request.user))
+        return rows_of_visible_patients(super().get_queryset(request), request.user)
 
 
 @admin.register(LabelledImage)

@@ -107,16 +107,16 @@ class Scan(models.Model):
         ]
         indexes = [
             models.Index(fields=["patient", "eye", "acquired_on"], name="scan_patient_eye_date_idx"),
-            # The queue's order (scans.review_selectors), over waiting scans only.
+            # The queue's order (scans.review_selectors), over waiting scans only; with the patient included the
+            # counts per urgency are answered from the index alone (PostgreSQL; SQLite ignores ``include``).
             models.Index(
-                "queue_urgency_rank",
-                models.F("queue_uncertainty").desc(),
-                "queue_since",
-                "id",
+                fields=["queue_urgency_rank", "-queue_uncertainty", "queue_since", "id"],
+                include=["patient"],
                 name="scan_review_queue_idx",
                 condition=models.Q(review_pending=True),
             ),
             models.Index(fields=["uploaded_at"], name="scan_uploaded_at_idx"),
+            models.Index(fields=["ai_status", "uploaded_at"], name="scan_status_uploaded_idx"),
         ]
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from patients.access import patients_visible_to
+from patients.access import rows_of_visible_patients
 
 from .access import action_allowed
 from .models import Prediction, Review
@@ -73,7 +73,7 @@ class PredictionAdmin(admin.ModelAdmin):
         return shown if self.has_review_permission(request) else [f for f in shown if f != "review_link"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(scan__patient__in=patients_visible_to(request.user))
+        return rows_of_visible_patients(super().get_queryset(request), request.user, field="scan__patient")
 
     def has_add_permission(self, request):
         return False

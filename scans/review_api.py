@@ -16,7 +16,7 @@ from mlcore.labels import CLASSES
 from octclinic.api_audit import AuditActorMixin
 from octclinic.api_fields import ApiModelSerializer, UtcDateTimeField
 
-from .access import scans_visible_to
+from .access import scan_rows_visible_to, scans_visible_to
 from .models import Review, ReviewDecision
 from .review import review_decide
 from .review_selectors import ReviewQueueList
@@ -82,7 +82,7 @@ class ReviewViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
     action_permissions = {"list": _VIEW, "retrieve": _VIEW, "create": _REVIEW, "queue": _REVIEW}
 
     def get_queryset(self):
-        return Review.objects.filter(scan__in=scans_visible_to(self.request.user)).select_related(
+        return scan_rows_visible_to(Review.objects.all(), self.request.user).select_related(
             "scan", "model_version", "reviewer"
         )
 

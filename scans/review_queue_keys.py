@@ -10,7 +10,8 @@ counts over one partial index.
 
 from __future__ import annotations
 
-from django.db.models import BooleanField, Case, IntegerField, QuerySet, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 
 from mlcore.labels import Urgency
 
@@ -61,3 +62,27 @@ def scan_review_queue_refresh(*, scan_id: int) -> None:
         ),
         **fields,
     )
+
+
+def scans_review_queue_refresh_all(scans: QuerySet[Scan] | None = None) -> int:
+    """Recompute the keys of many scans in one UPDATE (bulk imports, seeding, repairs); same rule as above."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    pressing = most_pressing_predictions(OuterRef("pk"))
+    first = Prediction.objects.filter(scan=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
+    decided = Review.objects.filter(scan=OuterRef("pk"), is_second_opinion=False)
+    scans = Scan.objects.all() if scans is None else scans
+    updated = scans.update(
+        queue_prediction_id=Subquery(pressing.values("pk")[:1]),
+        queue_urgency=Coalesce(Subquery(pressing.values("urgency")[:1]), Value("")),
+        queue_uncertainty=Subquery(pressing.values("uncertainty")[:1]),
+        queue_since=Subquery(first),
+        review_pending=Case(
+            When(Q(ai_status=AiStatus.CLASSIFIED) & Exists(pressing) & ~Exists(decided), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+    scans.update(queue_urgency_rank=urgency_rank_expression("queue_urgency"))
+    scans.filter(queue_prediction__isnull=True).update(queue_urgency_rank=None)
+    return updated

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .access import scans_visible_to
+from .access import scan_rows_visible_to, scans_visible_to
 from .models import AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
 from .review_queue_keys import URGENCY_ORDER, most_pressing_predictions
 
@@ -157,14 +157,15 @@ def review_queue_counts(*, user, now: dt.datetime | None = None) -> dict:
     asked = _items(_asked(user), now=now, second_opinion=True)
     asked_ids = [item.scan.pk for item in asked]
     waiting = _waiting(user).exclude(pk__in=asked_ids)
+    # Filters on the rank (not the urgency text) so that PostgreSQL counts from scan_review_queue_idx alone.
     overdue_q = Q()
-    for urgency in URGENCY_ORDER:
+    for rank, urgency in enumerate(URGENCY_ORDER):
         hours = float(targets.get(urgency.value, targets["routine"]))
-        overdue_q |= Q(queue_urgency=urgency.value, queue_since__lt=now - dt.timedelta(hours=hours))
+        overdue_q |= Q(queue_urgency_rank=rank, queue_since__lt=now - dt.timedelta(hours=hours))
     figures = waiting.order_by().aggregate(
         total=Count("pk"),
         overdue=Count("pk", filter=overdue_q),
-        **{urgency.value: Count("pk", filter=Q(queue_urgency=urgency.value)) for urgency in URGENCY_ORDER},
+        **{urgency.value: Count("pk", filter=Q(queue_urgency_rank=rank)) for rank, urgency in enumerate(URGENCY_ORDER)},
     )
     by_urgency = {urgency.value: figures[urgency.value] for urgency in URGENCY_ORDER}
     for item in asked:
@@ -256,7 +257,7 @@ def reviews_recent(*, user, limit: int = 10) -> list[Review]:
 def reviews_for_export(*, user) -> QuerySet[Review]:
     """Decisions the user may export: their visible patients only."""
     return (
-        Review.objects.filter(scan__in=scans_visible_to(user, action="export"))
+        scan_rows_visible_to(Review.objects.all(), user, action="export")
         .select_related("scan", "scan__patient", "model_version", "reviewer")
         .order_by("created_at", "pk")
     )

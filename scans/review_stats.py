@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from .access import scans_visible_to
+from .access import scan_rows_visible_to, scans_visible_to
 from .models import AiStatus, Review, ReviewDecision
 
 
@@ -52,7 +52,8 @@ def scans_per_week(*, user, weeks: int = 12, now: dt.datetime | None = None) -> 
 def diagnosis_distribution(*, user) -> list[tuple[str, int]]:
     """Doctors' labels of record (ungradable as its own bar), most frequent first."""
     rows = (
-        Review.objects.filter(scan__in=scans_visible_to(user), is_second_opinion=False)
+        scan_rows_visible_to(Review.objects.all(), user)
+        .filter(is_second_opinion=False)
         .values_list("decision", "label")
         .annotate(n=Count("pk"))
         .values_list("decision", "label", "n")
@@ -147,8 +148,8 @@ def agreement_by_model_version(*, weeks: int = 12, now: dt.datetime | None = Non
 def review_turnaround(*, user, days: int = 30, now: dt.datetime | None = None) -> dict[str, dict]:
     """Hours from AI reading to doctor's decision, per urgency, over the last ``days`` (median and 90th pct)."""
     now = now or timezone.now()
-    rows = Review.objects.filter(
-        scan__in=scans_visible_to(user), is_second_opinion=False, queued_at__isnull=False,
+    rows = scan_rows_visible_to(Review.objects.all(), user).filter(
+        is_second_opinion=False, queued_at__isnull=False,
         created_at__gte=now - dt.timedelta(days=days),
     ).values_list("ai_urgency", "queued_at", "created_at")  # fmt: skip
     hours: dict[str, list[float]] = {}

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from patients.access import patients_visible_to
+from patients.access import rows_of_visible_patients
 
 from . import services
 from .models import Appointment, AppointmentReschedule, AppointmentStatus, OpeningHours, Resource
@@ -96,7 +96,7 @@ class AppointmentAdmin(admin.ModelAdmin):
         return obj.patient.mrn
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(patient__in=patients_visible_to(request.user))
+        return rows_of_visible_patients(super().get_queryset(request), request.user)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -147,9 +147,9 @@ class AppointmentViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.Retrieve
     }
 
     def get_queryset(self):
-        return Appointment.objects.filter(
-            patient__in=patient_access.patients_visible_to(self.request.user)
-        ).prefetch_related(Prefetch("reschedules", queryset=AppointmentReschedule.objects.order_by("changed_at", "pk")))
+        return patient_access.rows_of_visible_patients(Appointment.objects.all(), self.request.user).prefetch_related(
+            Prefetch("reschedules", queryset=AppointmentReschedule.objects.order_by("changed_at", "pk"))
+        )
 
     def _answer(self, appointment: Appointment, code: int = status.HTTP_200_OK) -> Response:
         appointment = self.get_queryset().get(pk=appointment.pk)

@@ -91,17 +91,19 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="scan",
             index=models.Index(
-                models.F("queue_urgency_rank"),
-                models.OrderBy(models.F("queue_uncertainty"), descending=True),
-                models.F("queue_since"),
-                models.F("id"),
                 condition=models.Q(("review_pending", True)),
+                fields=["queue_urgency_rank", "-queue_uncertainty", "queue_since", "id"],
+                include=("patient",),
                 name="scan_review_queue_idx",
             ),
         ),
         migrations.AddIndex(
             model_name="scan",
             index=models.Index(fields=["uploaded_at"], name="scan_uploaded_at_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="scan",
+            index=models.Index(fields=["ai_status", "uploaded_at"], name="scan_status_uploaded_idx"),
         ),
         migrations.RunPython(queue_keys_backfill, migrations.RunPython.noop),
     ]

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from scans.classification import scan_classification_enqueue
+from scans.factories import ScanFactory
 from scans.models import AiStatus, Scan, SecondOpinionRequest
 from scans.review import review_decide
 from scans.review_queue_keys import scan_review_queue_refresh
@@ -147,3 +148,19 @@ def test_refresh_ignores_unclassified_scans(doctor):
     Scan.objects.filter(pk=reading.scan_id).update(ai_status=AiStatus.FAILED)
     scan_review_queue_refresh(scan_id=reading.scan_id)
     assert Scan.objects.get(pk=reading.scan_id).review_pending is False
+
+
+def test_bulk_refresh_matches_the_per_scan_refresh(doctor):
+    from scans.review_queue_keys import scans_review_queue_refresh_all
+
+    patient = team_patient(doctor)
+    waiting_reading(patient, label="DRUSEN", uncertainty=0.3, hours_ago=5)
+    decided = waiting_reading(patient, label="CNV")
+    review_decide(scan=decided.scan, reviewer=doctor, decision="approved")
+    unread = ScanFactory(patient=patient, ai_status=AiStatus.QUEUED)
+    fields = ["pk", "review_pending", "queue_prediction_id", "queue_urgency", "queue_urgency_rank", "queue_uncertainty"]
+    kept = sorted(Scan.objects.values_list(*fields, "queue_since"))
+    Scan.objects.update(review_pending=True, queue_urgency="x", queue_urgency_rank=9, queue_since=None)
+    assert scans_review_queue_refresh_all() == 3
+    assert sorted(Scan.objects.values_list(*fields, "queue_since")) == kept
+    assert Scan.objects.get(pk=unread.pk).queue_urgency_rank is None

@@ -61,7 +61,8 @@ def test_book_by_role(db, persona):
 def test_reschedule_cancel_check_in_by_role(db, persona):
     start = timezone.now().replace(second=0, microsecond=0)
     today = AppointmentFactory(start=start, end=start + dt.timedelta(minutes=20))
-    later = AppointmentFactory()
+    # Fixed at 09:00 so that two hours later is still within opening hours, whichever slot the sequence is at.
+    later = AppointmentFactory(start=local(FUTURE_MONDAY, 9), end=local(FUTURE_MONDAY, 9, 20))
     client = persona_client(persona)
     reach(client, today.patient, later.patient)
     ok = expected(persona, BOOKERS, 200)
