@@ -16,7 +16,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
+
+from octclinic.testing import free_port
 
 ORTHANC = "/usr/sbin/Orthanc"
 OUR_AE = "OCTCLINIC"
@@ -41,12 +42,6 @@ def binary_require(name: str) -> str:
             pytest.fail(f"CI needs Debian's {package}: {message}")
         pytest.skip(message)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def storescu(*, port: int, files: list[Path], calling_ae: str = DEVICE_AE, called_ae: str = OUR_AE):
