@@ -155,11 +155,15 @@ def _spread_over_two_years() -> None:
 
 
 def _review_share(doctor, share: float) -> None:
-    """Decide the oldest ``share`` of the scans, as a clinic that keeps up with its queue would have."""
+    """Decide ``share`` of the readings (every tenth one waits when share is 0.9), each a day or two after it
+    arrived, so the waiting ones are spread over the archive and the dashboards' week and month windows hold
+    a clinic's normal number of decisions."""
+    from django.db import connection
+
     from scans.models import Prediction, Review
 
-    predictions = Prediction.objects.order_by("scan_id").select_related("scan")
-    total = predictions.count()
+    predictions = Prediction.objects.order_by("pk")
+    every = round(1 / (1 - share)) if share < 1 else 0
     reviews = [
         Review(
             scan_id=p.scan_id,
@@ -172,9 +176,14 @@ def _review_share(doctor, share: float) -> None:
             reviewer=doctor,
             queued_at=p.created_at,
         )
-        for p in predictions[: int(total * share)].iterator(chunk_size=5000)
+        for n, p in enumerate(predictions.iterator(chunk_size=5000))
+        if share > 0 and (not every or n % every)
     ]
     Review.objects.bulk_create(reviews, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scans_review SET created_at = LEAST(now(), queued_at + (1 + id % 47) * interval '1 hour')"
+        )
 
 
 def _scan_row(i: int, *, patient_id: int, day: dt.date):
@@ -220,7 +229,7 @@ def _session_cookie(user) -> str:
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = next(b for b in settings.AUTHENTICATION_BACKENDS if b.endswith(".ModelBackend"))
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session[STARTED] = int(time.time())
     session.create()
@@ -288,6 +297,7 @@ def _start_server(database_url: str, data_dir: Path, workers: int) -> tuple[subp
         "DATABASE_URL": database_url,
         "OCT_DATA_DIR": str(data_dir),
         "DB_CONN_MAX_AGE": "600",
+        "DJANGO_DEBUG": "false",  # as in production: no query log, no template debug data
         "LOG_LEVEL": "WARNING",
         "API_THROTTLE_RATE": "",
     }
@@ -337,8 +347,14 @@ def _load(port: int, endpoint: dict, n: int, concurrency: int, max_seconds: floa
                 latencies.append(elapsed)
                 errors += 0 if ok else 1
 
-    for _ in range(5):  # warm every worker's connection and caches
-        threading.Thread(target=worker).start()
+    for _ in range(8):  # warm the workers' connections and caches; not measured
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", endpoint["path"], headers=endpoint["headers"])
+            conn.getresponse().read()
+            conn.close()
+        except OSError:
+            pass
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     wall = time.perf_counter()
     for t in threads:
@@ -369,8 +385,8 @@ def main() -> int:
     parser.add_argument(
         "--reviewed",
         type=float,
-        default=0.0,
-        help="share of scans already decided (default 0: all wait)",
+        default=0.9,
+        help="share of scans already decided, oldest first (default 0.9: 10,000 of 100,000 wait; 0: all wait)",
     )
     args = parser.parse_args()
 

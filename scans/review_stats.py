@@ -8,11 +8,13 @@ say nothing about the model's reading and are left out.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -49,11 +51,13 @@ def scans_per_week(*, user, weeks: int = 12, now: dt.datetime | None = None) -> 
     return [(start, counts.get(start, 0)) for start in starts]
 
 
-def diagnosis_distribution(*, user) -> list[tuple[str, int]]:
-    """Doctors' labels of record (ungradable as its own bar), most frequent first."""
+def diagnosis_distribution(*, user, weeks: int = 12, now: dt.datetime | None = None) -> list[tuple[str, int]]:
+    """Doctors' labels of record decided in the last ``weeks`` (the dashboard's window, like its other charts;
+    ungradable as its own bar), most frequent first."""
+    first = dt.datetime.combine(_weeks(now or timezone.now(), weeks)[0], dt.time.min, timezone.get_current_timezone())
     rows = (
         scan_rows_visible_to(Review.objects.all(), user)
-        .filter(is_second_opinion=False)
+        .filter(is_second_opinion=False, created_at__gte=first)
         .values_list("decision", "label")
         .annotate(n=Count("pk"))
         .values_list("decision", "label", "n")
@@ -106,7 +110,8 @@ def agreement_by_model_version(*, weeks: int = 12, now: dt.datetime | None = Non
             is_second_opinion=False,
             model_version__isnull=False,
             decision__in=[ReviewDecision.APPROVED, ReviewDecision.CORRECTED],
-            created_at__date__gte=starts[0] - dt.timedelta(days=1),
+            # A datetime bound (not created_at__date) so that review_created_idx serves it.
+            created_at__gte=dt.datetime.combine(starts[0], dt.time.min, tzinfo=timezone.get_current_timezone()),
         )
         .annotate(week=TruncWeek("created_at"))
         .values_list("model_version__version", "week")
@@ -145,15 +150,52 @@ def agreement_by_model_version(*, weeks: int = 12, now: dt.datetime | None = Non
     return result
 
 
-def review_turnaround(*, user, days: int = 30, now: dt.datetime | None = None) -> dict[str, dict]:
-    """Hours from AI reading to doctor's decision, per urgency, over the last ``days`` (median and 90th pct)."""
+class _HoursPercentile(Aggregate):
+    """PostgreSQL's ordered-set aggregate over (decided - queued) in hours: the month's decisions are summarised
+    in the database instead of shipping thousands of timestamps to Python on every dashboard view."""
+
+    function = None
+    template = "%(kind)s(%(fraction)s) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (%(expressions)s)) / 3600.0)"
+    output_field = FloatField()
+
+    def __init__(self, expression, *, fraction: float, kind: str):
+        super().__init__(expression, fraction=fraction, kind=kind)
+
+
+def _nearest_rank(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile, as PostgreSQL's percentile_disc computes it."""
+    return values[max(0, math.ceil(fraction * len(values)) - 1)]
+
+
+def review_turnaround(
+    *, user, days: int = 30, now: dt.datetime | None = None, in_database: bool | None = None
+) -> dict[str, dict]:
+    """Hours from AI reading to doctor's decision, per urgency, over the last ``days``: median (interpolated
+    between the middle two) and 90th percentile (nearest rank). Computed by PostgreSQL where it runs
+    (``in_database``), in Python elsewhere; both give the same figures."""
     now = now or timezone.now()
-    rows = scan_rows_visible_to(Review.objects.all(), user).filter(
-        is_second_opinion=False, queued_at__isnull=False,
-        created_at__gte=now - dt.timedelta(days=days),
-    ).values_list("ai_urgency", "queued_at", "created_at")  # fmt: skip
+    decisions = scan_rows_visible_to(Review.objects.all(), user).filter(
+        is_second_opinion=False, queued_at__isnull=False, created_at__gte=now - dt.timedelta(days=days)
+    )
+    if in_database is None:
+        in_database = connection.vendor == "postgresql"
+    if in_database:
+        waited = ExpressionWrapper(F("created_at") - F("queued_at"), output_field=DurationField())
+        rows = (
+            decisions.order_by()
+            .values_list("ai_urgency")
+            .annotate(
+                n=Count("pk"),
+                median=_HoursPercentile(waited, fraction=0.5, kind="percentile_cont"),
+                p90=_HoursPercentile(waited, fraction=0.9, kind="percentile_disc"),
+            )
+        )
+        merged: dict[str, dict] = {}
+        for urgency, n, median, p90 in rows:
+            merged[urgency or "unknown"] = {"count": n, "median_hours": median, "p90_hours": p90}
+        return dict(sorted(merged.items()))
     hours: dict[str, list[float]] = {}
-    for urgency, queued_at, decided_at in rows:
+    for urgency, queued_at, decided_at in decisions.values_list("ai_urgency", "queued_at", "created_at"):
         hours.setdefault(urgency or "unknown", []).append((decided_at - queued_at).total_seconds() / 3600)
     result = {}
     for urgency, values in sorted(hours.items()):
@@ -161,7 +203,7 @@ def review_turnaround(*, user, days: int = 30, now: dt.datetime | None = None) -
         result[urgency] = {
             "count": len(values),
             "median_hours": statistics.median(values),
-            "p90_hours": values[min(len(values) - 1, int(round(0.9 * (len(values) - 1))))],
+            "p90_hours": _nearest_rank(values, 0.9),
         }
     return result
 
