@@ -21,6 +21,7 @@ class ModelBackend(backends.ModelBackend):
         if not hasattr(user_obj, "_perm_cache"):
             rows = (
                 Permission.objects.filter(Q(user=user_obj) | Q(group__user=user_obj))
+                .order_by()
                 .values_list("content_type__app_label", "codename")
                 .distinct()
             )

@@ -95,10 +95,12 @@ class ScanSerializer(ApiModelSerializer):
 
     def get_files(self, scan: Scan) -> dict[str, str]:
         request = self.context["request"]
+        # The stored names, read without building a FieldFile per kind and row (a list page has 200 of them).
+        names = {kind: scan.__dict__.get(kind) for kind in FILE_KINDS}
         return {
             kind: _api_url(request, "scan-file", uuid=scan.uuid, kind=kind)
-            for kind in FILE_KINDS
-            if getattr(scan, kind).name
+            for kind, name in names.items()
+            if getattr(name, "name", name)
         }
 
     def get_predictions_url(self, scan: Scan) -> str:
