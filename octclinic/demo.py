@@ -48,9 +48,10 @@ LAST_NAMES = [
 REASONS = ["AMD follow-up", "Diabetic screening", "New referral", "Post-injection check", "Routine OCT"]
 # Each doctor has a care team and sees only its patients; demo patients alternate between the two.
 CARE_TEAMS = [("Retina team", "doctor"), ("Diabetic eye team", "doctor2")]
+# The AE titles let a device (or dcmtk's findscu -aet OCT1) ask for its own worklist (docs/dicom.md).
 DEVICES = [
-    ("OCT-1 Spectralis", "Heidelberg Spectralis", "Room 1"),
-    ("OCT-2 Cirrus", "Zeiss Cirrus 6000", "Room 2"),
+    ("OCT-1 Spectralis", "Heidelberg Spectralis", "Room 1", "OCT1"),
+    ("OCT-2 Cirrus", "Zeiss Cirrus 6000", "Room 2", "OCT2"),
 ]
 
 
@@ -93,9 +94,9 @@ def _staff_seed(password: str | None) -> list[DemoLogin]:
 
 def _devices_seed() -> list[Resource]:
     resources = []
-    for name, model_name, location in DEVICES:
+    for name, model_name, location, ae_title in DEVICES:
         resource, created = Resource.objects.get_or_create(
-            name=name, defaults={"model_name": model_name, "location": location}
+            name=name, defaults={"model_name": model_name, "location": location, "dicom_ae_title": ae_title}
         )
         if created:
             for weekday in range(5):

@@ -271,9 +271,11 @@ DICOM_BIND_ADDRESS = env.str("DICOM_BIND_ADDRESS", default="127.0.0.1")
 DICOM_PORT = env.int("DICOM_PORT", default=11112)
 # Calling AE titles allowed to associate (devices and the PACS); any other sender is rejected at association.
 # Empty: the DICOM process refuses to start, so a receiver reachable on the network never takes images from
-# anyone. Production must list them; elsewhere the dcmtk tools' default titles are allowed for trying `make run`.
+# anyone. Production must list them; elsewhere the dcmtk tools' default titles and the demo clinic's two devices
+# (OCT1, OCT2) are allowed for trying `make run`.
 DICOM_ALLOWED_CALLING_AE_TITLES = env.list(
-    "DICOM_ALLOWED_CALLING_AE_TITLES", default=[] if PRODUCTION else ["STORESCU", "FINDSCU", "ECHOSCU", "GETSCU"]
+    "DICOM_ALLOWED_CALLING_AE_TITLES",
+    default=[] if PRODUCTION else ["STORESCU", "FINDSCU", "ECHOSCU", "GETSCU", "OCT1", "OCT2"],
 )
 # The system account received instances are attributed to in the audit trail (created on first use, no login).
 DICOM_SERVICE_USERNAME = env.str("DICOM_SERVICE_USERNAME", default="dicom-receiver")

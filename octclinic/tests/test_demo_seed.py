@@ -24,6 +24,7 @@ def test_seed_then_reseed_keeps_everything(settings, tmp_path, capsys):
     assert User.objects.get(username="tech").check_password("demo-password-2026")
     assert Patient.objects.count() == 20
     assert Resource.objects.count() == 2
+    assert sorted(Resource.objects.values_list("dicom_ae_title", flat=True)) == ["OCT1", "OCT2"]  # their worklists
     assert Appointment.objects.values("resource").distinct().count() == 2
     counts = (User.objects.count(), Patient.objects.count(), Appointment.objects.count())
 
