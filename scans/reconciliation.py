@@ -26,7 +26,6 @@ from .models import ReceivedInstance, ReceivedInstanceStatus, Scan
 from .services import scan_upload
 
 logger = logging.getLogger(__name__)
-RECEIVED = "scans/received"
 
 
 def _text(header: Dataset, keyword: str, max_length: int) -> str:
@@ -54,7 +53,7 @@ def received_instance_hold(
     waiting = ReceivedInstance.objects.filter(sha256=sha256, status=ReceivedInstanceStatus.PENDING).first()
     if waiting is not None:
         return waiting  # a device re-sending after a lost answer must not fill the list with copies
-    stored = files.file_store(prefix=RECEIVED, extension=".dcm", data=data)
+    stored = files.file_store(prefix=files.RECEIVED, extension=".dcm", data=data)
     eye = dicom_laterality(header)
     sex = _text(header, "PatientSex", 1).upper()
     try:

@@ -35,7 +35,16 @@ from .errors import DuplicateScan, IdentityMismatch, IntakeError
 from .identity import identity_differences
 from .inspection import InspectedFile, inspect_file, size_check
 from .limits import human_bytes, limit
-from .models import AiStatus, DatasetImport, DicomMetadata, FileFormat, LabelledImage, Prediction, Scan
+from .models import (
+    AiStatus,
+    DatasetImport,
+    DicomMetadata,
+    FileFormat,
+    LabelledImage,
+    Prediction,
+    ReceivedInstance,
+    Scan,
+)
 
 logger = logging.getLogger(__name__)
 MAX_RECORDED_ERRORS = 1000
@@ -298,6 +307,7 @@ def _referenced_names() -> set[str]:
     names.update(n for n in Prediction.objects.values_list("heatmap", flat=True).iterator() if n)
     names.update(LabelledImage.objects.values_list("file", flat=True).iterator())
     names.update(n for n in DatasetImport.objects.values_list("archive", flat=True) if n)
+    names.update(n for n in ReceivedInstance.objects.values_list("file", flat=True).iterator() if n)
     return names
 
 

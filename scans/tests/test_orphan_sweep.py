@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import time
 
+import pydicom
 import pytest
 from django.core.management import call_command
 
 from scans import files
 from scans.factories import ScanFactory
 from scans.models import Scan
+from scans.reconciliation import received_instance_hold
 from scans.services import storage_orphans_sweep
+from scans.tests.builders import secondary_capture_bytes
 
 from .conftest import stored_files
 
@@ -60,3 +64,22 @@ def test_sweep_command(media_root, capsys):
     call_command("sweep_scan_orphans", "--older-than", "60")
     assert "removed 1 orphan files" in capsys.readouterr().out
     assert stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_sweep_covers_dicom_instances_held_for_reconciliation(media_root):
+    data = secondary_capture_bytes()
+    held = received_instance_hold(
+        data=data,
+        header=pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True),
+        reason="unknown_patient",
+        calling_ae_title="OCT1",
+        acquired_on=None,
+    )
+    # A receiver killed after writing the file, before its row: under the same prefix, referenced by nothing.
+    lost = files.file_store(prefix=files.RECEIVED, extension=".dcm", data=b"half-received").name
+    for name in (held.file.name, lost):
+        _age(media_root, name, 600)
+    report = storage_orphans_sweep(older_than_minutes=60)
+    assert report.orphan_files == [lost]
+    assert held.file.name in stored_files(media_root)
