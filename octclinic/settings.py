@@ -285,6 +285,9 @@ DICOM_TIMEOUT_SECONDS = env.int("DICOM_TIMEOUT_SECONDS", default=30)
 PACS_AE_TITLE = env.str("PACS_AE_TITLE", default="PACS")
 PACS_HOST = env.str("PACS_HOST", default="")
 PACS_PORT = env.int("PACS_PORT", default=104)
+# Queries and report stores made while a user waits for the page: a PACS that doesn't answer must not hold the
+# web worker until gunicorn kills it (30 s), so these give up sooner than background retrievals.
+PACS_INTERACTIVE_TIMEOUT_SECONDS = env.int("PACS_INTERACTIVE_TIMEOUT_SECONDS", default=8)
 
 # --- AI model serving (see docs/mlcore.md) --------------------------------------------------------
 # A reading below this confidence, or above this uncertainty, is flagged "needs careful review".

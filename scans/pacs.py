@@ -60,11 +60,13 @@ def pynetdicom_logs_quiet() -> None:
         logger_.setLevel(logging.WARNING)
 
 
-def _ae(*contexts) -> AE:
+def _ae(*contexts, interactive: bool = False) -> AE:
+    """``interactive``: a user is waiting for the answer (PACS_INTERACTIVE_TIMEOUT_SECONDS, TCP connect included)."""
     pynetdicom_logs_quiet()
     ae = AE(ae_title=settings.DICOM_AE_TITLE)
-    for timeout in ("acse_timeout", "dimse_timeout", "network_timeout"):
-        setattr(ae, timeout, settings.DICOM_TIMEOUT_SECONDS)
+    seconds = settings.PACS_INTERACTIVE_TIMEOUT_SECONDS if interactive else settings.DICOM_TIMEOUT_SECONDS
+    for timeout in ("connection_timeout", "acse_timeout", "dimse_timeout", "network_timeout"):
+        setattr(ae, timeout, seconds)
     for context in contexts:
         ae.add_requested_context(context)
     return ae
@@ -108,7 +110,7 @@ def pacs_studies_find(*, patient_id: str) -> list[PacsStudy]:
         "AccessionNumber",
     ):
         setattr(query, keyword, "")
-    assoc = _associate(_ae(StudyRootQueryRetrieveInformationModelFind))
+    assoc = _associate(_ae(StudyRootQueryRetrieveInformationModelFind, interactive=True))
     studies: list[PacsStudy] = []
     try:
         for status, identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
@@ -178,7 +180,7 @@ def pacs_study_get(*, study_instance_uid: str, folder: Path) -> list[Path]:
 
 def pacs_instance_store(*, dataset: Dataset) -> None:
     """C-STORE one instance to the PACS; raises PacsError unless the PACS answers success (or a warning)."""
-    ae = _ae()
+    ae = _ae(interactive=True)
     ae.add_requested_context(dataset.SOPClassUID, [str(dataset.file_meta.TransferSyntaxUID)])
     assoc = _associate(ae)
     try:
