@@ -45,6 +45,19 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def process_stop(process, *, timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it hasn't gone within ``timeout``: how tests end the real processes they start."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class WorkerProcess:
     """A real `celery worker` subprocess on the configured broker and the test database.
 
@@ -90,13 +103,6 @@ class WorkerProcess:
         self.process.wait(timeout=20)
 
     def stop(self) -> str:
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        process_stop(self.process)
         self._log.close()
         return self.output()

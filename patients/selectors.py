@@ -7,8 +7,16 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 
 from .models import Patient
+from .services import mrn_normalize
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+
+
+def patient_by_mrn(mrn: str) -> Patient | None:
+    """The patient with this MRN, compared as the registration stores it (``services.mrn_normalize``), so a
+    device, a form and the API find the same patient for ' ab-123 ' and 'AB-123'."""
+    normalized = mrn_normalize(mrn)
+    return Patient.objects.filter(mrn=normalized).first() if normalized else None
 
 
 def _parse_date(text: str) -> dt.date | None:

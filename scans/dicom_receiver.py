@@ -26,13 +26,13 @@ from django.utils import timezone
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from patients.models import Patient
+from patients.selectors import patient_by_mrn
 from scheduling.selectors import appointment_for_received_image
 
 from .dicom_metadata import dicom_acquisition_datetime, dicom_laterality
 from .errors import DuplicateScan, IdentityMismatch, IntakeError
 from .models import ReceivedInstanceReason
-from .reconciliation import received_instance_hold
+from .reconciliation import received_file_name, received_instance_hold
 from .services import scan_upload
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _receive(*, data: bytes, calling_ae_title: str, context_sop_class_uid: str, 
 
     if not patient_id:
         return hold(ReceivedInstanceReason.NO_PATIENT_ID)
-    patient = Patient.objects.filter(mrn=patient_id).first()
+    patient = patient_by_mrn(patient_id)
     if patient is None:
         return hold(ReceivedInstanceReason.UNKNOWN_PATIENT)
     if patient.is_archived:
@@ -136,7 +136,7 @@ def _receive(*, data: bytes, calling_ae_title: str, context_sop_class_uid: str, 
             patient=patient,
             eye=eye,
             acquired_on=acquired_on,
-            file_name=_file_name(header),
+            file_name=received_file_name(modality=str(header.get("Modality", "") or ""), day=timezone.localdate()),
             data=data,
             uploaded_by=user,
             appointment=appointment,
@@ -148,9 +148,3 @@ def _receive(*, data: bytes, calling_ae_title: str, context_sop_class_uid: str, 
         return ReceiveOutcome(status=SUCCESS, result="duplicate")
     logger.info("received instance stored as scan %s", scan.pk)
     return ReceiveOutcome(status=SUCCESS, result="stored", scan_id=scan.pk)
-
-
-def _file_name(header: Dataset) -> str:
-    """A display name without PHI: the modality and the day it arrived."""
-    modality = str(header.get("Modality", "") or "DICOM").strip() or "DICOM"
-    return f"{modality}-received-{timezone.localdate():%Y%m%d}.dcm"

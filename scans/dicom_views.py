@@ -7,7 +7,6 @@ Thin: access checks (``scans.access``), forms, and calls into ``reconciliation``
 from __future__ import annotations
 
 from auditlog.signals import accessed
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,11 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.access import VIEW_ALL_PERMISSION
-from patients.eyes import Eye
 from patients.models import Patient
-from scheduling.selectors import appointment_for_received_image
 
 from .access import action_allowed, patient_scans_allowed, patient_scans_require
+from .dicom_forms import ReconciliationAssignForm, VisitReportForm
 from .errors import IntakeError
 from .models import ReceivedInstance
 from .pacs import PacsError, pacs_configured, pacs_studies_find
@@ -37,26 +35,6 @@ def _reconciliation_require(user) -> None:
     """Assigning an image to a patient needs upload rights and reach to every patient (technicians, admins)."""
     if not (action_allowed(user=user, action="add") and user.has_perm(VIEW_ALL_PERMISSION)):
         raise PermissionDenied
-
-
-class ReconciliationAssignForm(forms.Form):
-    mrn = forms.CharField(label="Patient MRN", max_length=20)
-    eye = forms.ChoiceField(choices=Eye.choices, widget=forms.RadioSelect)
-    confirm_identity_mismatch = forms.BooleanField(
-        required=False,
-        label="Store despite identity mismatch",
-        help_text="Only if you are sure the image belongs to this patient and eye although its DICOM header differs.",
-    )
-
-    def clean_mrn(self):
-        mrn = self.cleaned_data["mrn"].strip()
-        patient = Patient.objects.filter(mrn=mrn).first()
-        if patient is None:
-            raise forms.ValidationError("No patient has this MRN.")
-        if patient.is_archived:
-            raise forms.ValidationError("This patient is archived; restore the patient first.")
-        self.patient = patient
-        return mrn
 
 
 @login_required
@@ -86,17 +64,12 @@ def reconciliation_assign_view(request, uuid):
             messages.success(request, "The instance was discarded.")
         return redirect("scans:reconciliation")
     if request.method == "POST" and form.is_valid():
-        patient = form.patient
-        appointment = (
-            appointment_for_received_image(patient=patient, day=instance.acquired_on) if instance.acquired_on else None
-        )
         try:
             scan = received_instance_assign(
                 instance=instance,
-                patient=patient,
+                patient=form.patient,
                 eye=form.cleaned_data["eye"],
                 user=request.user,
-                appointment=appointment,
                 confirm_identity_mismatch=form.cleaned_data["confirm_identity_mismatch"],
             )
         except IntakeError as exc:
@@ -106,15 +79,6 @@ def reconciliation_assign_view(request, uuid):
             return redirect("scans:reconciliation")
     return render(
         request, "scans/reconciliation_assign.html", {"instance": instance, "form": form, "nav": "reconciliation"}
-    )
-
-
-class VisitReportForm(forms.Form):
-    eye = forms.ChoiceField(choices=Eye.choices)
-    day = forms.DateField(
-        required=False,
-        label="Visit day (empty: the latest)",
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
 
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.models import Patient
+from patients.services import mrn_normalize
 
 from .dicom_receiver import dicom_instance_receive, header_read
 from .errors import IntakeError
@@ -97,7 +98,7 @@ def _instance_file(retrieval: PacsRetrieval, data: bytes) -> str:
         header = header_read(data)
     except IntakeError:
         return "refused"
-    if str(header.get("PatientID", "") or "").strip() != retrieval.patient.mrn:
+    if mrn_normalize(str(header.get("PatientID", "") or "")) != retrieval.patient.mrn:
         logger.warning("PACS retrieval %s: an instance of another Patient ID was refused", retrieval.pk)
         return "refused"
     outcome = dicom_instance_receive(
@@ -123,7 +124,7 @@ def pacs_visit_report_store(*, patient: Patient, eye: str, day, user) -> None:
     """Store the signed-off visit report of one eye in the PACS as an Encapsulated PDF.
 
     Raises IntakeError when the visit isn't signed off and PacsError when the PACS can't take it. Runs in the
-    request: one small instance, bounded by DICOM_TIMEOUT_SECONDS, and the doctor wants to know it arrived.
+    request: one small instance, bounded by PACS_INTERACTIVE_TIMEOUT_SECONDS, and the doctor wants to know it arrived.
     """
     from .report_dicom import visit_report_dataset
 

@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 
 from patients.models import Patient
 from scheduling.models import Appointment
+from scheduling.selectors import appointment_for_received_image
 
 from . import files
 from .errors import IntakeError
@@ -26,6 +27,11 @@ from .models import ReceivedInstance, ReceivedInstanceStatus, Scan
 from .services import scan_upload
 
 logger = logging.getLogger(__name__)
+
+
+def received_file_name(*, modality: str, day: dt.date) -> str:
+    """The display name of a received instance: its modality and the day it arrived (never patient data)."""
+    return f"{(modality or '').strip() or 'DICOM'}-received-{day:%Y%m%d}.dcm"
 
 
 def _text(header: Dataset, keyword: str, max_length: int) -> str:
@@ -96,11 +102,16 @@ def received_instance_assign(
     appointment: Appointment | None = None,
     confirm_identity_mismatch: bool = False,
 ) -> Scan:
-    """File a held instance on the chosen patient through the normal intake; raises IntakeError when refused."""
+    """File a held instance on the chosen patient through the normal intake; raises IntakeError when refused.
+
+    Without an ``appointment`` the image goes to the patient's appointment of the day it was taken, as the
+    receiver would have filed it."""
     if instance.status != ReceivedInstanceStatus.PENDING:
         raise IntakeError("this instance was already assigned or discarded")
     if patient.is_archived:
         raise IntakeError("the patient is archived; restore the patient first")
+    if appointment is None and instance.acquired_on:
+        appointment = appointment_for_received_image(patient=patient, day=instance.acquired_on)
     data = files.file_read_verified(instance.file.name, instance.sha256)
     with transaction.atomic():
         locked = ReceivedInstance.objects.select_for_update().get(pk=instance.pk)
@@ -110,7 +121,7 @@ def received_instance_assign(
             patient=patient,
             eye=eye,
             acquired_on=instance.acquired_on or timezone.localdate(),
-            file_name=f"{instance.modality or 'DICOM'}-received-{instance.received_at:%Y%m%d}.dcm",
+            file_name=received_file_name(modality=instance.modality, day=instance.received_at.date()),
             data=data,
             uploaded_by=user,
             appointment=appointment,

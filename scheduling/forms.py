@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from patients.models import Patient
-from patients.services import mrn_normalize
+from patients.selectors import patient_by_mrn
 
 from .models import Appointment, Resource
 from .selectors import technicians_active
@@ -73,8 +73,7 @@ class AppointmentBookForm(SlotFields):
             self.fields["patient_mrn"].widget = forms.HiddenInput()
 
     def clean_patient_mrn(self) -> Patient:
-        mrn = mrn_normalize(self.cleaned_data["patient_mrn"])
-        patient = Patient.objects.filter(mrn=mrn).first()
+        patient = patient_by_mrn(self.cleaned_data["patient_mrn"])
         if patient is None:
             raise ValidationError("No patient has this MRN. Register the patient first.")
         return patient

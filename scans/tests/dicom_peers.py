@@ -25,7 +25,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from octclinic.testing import free_port
+from octclinic.testing import free_port, process_stop
 
 ORTHANC = "/usr/sbin/Orthanc"
 OUR_AE = "OCTCLINIC"
@@ -132,13 +132,7 @@ class OrthancProcess:
             return json.loads(response.read())
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        process_stop(self.process)
         self._log.close()
 
 
