@@ -11,6 +11,12 @@ class OctclinicConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_roles_resync, sender=self)
+        from auditlog.models import LogEntry
+        from django.db.models.signals import pre_save
+
+        from .audit_actor import log_entry_actor_fill
+
+        pre_save.connect(log_entry_actor_fill, sender=LogEntry, dispatch_uid="octclinic.audit_actor")
         from .clinic_metrics import SOURCES
         from .metrics import metric_source_register
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import ApiToken, IdempotencyRecord
+from .token_lookup import token_with_user
 
 TOKEN_PREFIX = "oct_"  # noqa: S105 - a public marker, not a secret
 
@@ -59,7 +60,7 @@ def api_token_authenticate(*, raw: str, now: dt.datetime | None = None) -> ApiTo
     if not raw.startswith(TOKEN_PREFIX):
         return None
     now = now or timezone.now()
-    token = ApiToken.objects.select_related("user").filter(key_hash=api_token_hash(raw)).first()
+    token = token_with_user(key_hash=api_token_hash(raw))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     if token.expires_at is not None and token.expires_at <= now:

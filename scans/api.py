@@ -10,12 +10,13 @@ querysets start from ``patients.access.patients_visible_to`` and objects are re-
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
 from auditlog.signals import accessed
 from django.http import FileResponse, HttpResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -28,6 +29,7 @@ from octclinic.api_audit import AuditActorMixin
 from octclinic.api_errors import ErrorSerializer, error_body
 from octclinic.api_fields import ApiModelSerializer
 from octclinic.api_filters import IdFilter, UtcDateTimeFilter
+from octclinic.api_pagination import ApiCursorPagination
 from octclinic.services import IdempotencyConflict, idempotent_call
 from patients import access as patient_access
 from patients.api import VisiblePatientField
@@ -49,16 +51,24 @@ _SLOT = "00000000-0000-4000-8000-000000000000"
 
 
 def _api_url(request, name: str, *, uuid, **kwargs) -> str:
-    """Absolute link to a scan's sub-resource. A list page carries ~200 links and ``reverse`` plus
-    ``build_absolute_uri`` cost more than the rest of the row, so each pattern is resolved once per request
-    with a placeholder and filled in."""
-    templates = getattr(request, "_api_url_templates", None)
-    if templates is None:
-        templates = request._api_url_templates = {}
-    key = (name, *sorted(kwargs.items()))
-    if key not in templates:
-        templates[key] = request.build_absolute_uri(reverse(f"api:{name}", kwargs={"uuid": _SLOT, **kwargs}))
-    return templates[key].replace(_SLOT, str(uuid))
+    """Absolute link to a scan's sub-resource. A list page carries ~250 links, and ``reverse`` costs more than
+    the rest of a row: each pattern is reversed once per process (with a placeholder for the scan) and the
+    scan's id is put between its two halves."""
+    prefix, suffix = _api_url_halves(request, name, **kwargs)
+    return f"{prefix}{uuid}{suffix}"
+
+
+def _api_url_halves(request, name: str, **kwargs) -> tuple[str, str]:
+    path_prefix, suffix = _api_path_halves(get_script_prefix(), name, tuple(sorted(kwargs.items())))
+    return request.build_absolute_uri(path_prefix), suffix
+
+
+@functools.cache
+def _api_path_halves(script_prefix: str, name: str, kwargs: tuple) -> tuple[str, str]:
+    # ``reverse`` reads the script prefix of the request being served; it is part of the key for that reason.
+    path = reverse(f"api:{name}", kwargs={"uuid": _SLOT, **dict(kwargs)})
+    prefix, _, suffix = path.partition(_SLOT)
+    return prefix, suffix
 
 
 class ScanSerializer(ApiModelSerializer):
@@ -94,14 +104,20 @@ class ScanSerializer(ApiModelSerializer):
         extra_kwargs = {"ai_frames": {"help_text": "0-based frames that get an AI reading."}}
 
     def get_files(self, scan: Scan) -> dict[str, str]:
-        request = self.context["request"]
-        # The stored names, read without building a FieldFile per kind and row (a list page has 200 of them).
-        names = {kind: scan.__dict__.get(kind) for kind in FILE_KINDS}
-        return {
-            kind: _api_url(request, "scan-file", uuid=scan.uuid, kind=kind)
-            for kind, name in names.items()
-            if getattr(name, "name", name)
-        }
+        halves = self.__dict__.get("_file_link_halves")  # once per serializer, i.e. per page
+        if halves is None:
+            request = self.context["request"]
+            halves = self._file_link_halves = {
+                kind: _api_url_halves(request, "scan-file", kind=kind) for kind in FILE_KINDS
+            }
+        uuid = str(scan.uuid)
+        links = {}
+        for kind, (prefix, suffix) in halves.items():
+            # The stored name, read without building a FieldFile per kind and row (a list page has 200 of them).
+            name = scan.__dict__.get(kind)
+            if getattr(name, "name", name):
+                links[kind] = f"{prefix}{uuid}{suffix}"
+        return links
 
     def get_predictions_url(self, scan: Scan) -> str:
         return _api_url(self.context["request"], "scan-predictions", uuid=scan.uuid)
@@ -200,7 +216,14 @@ _SCAN_LOOKUP = OpenApiParameter("uuid", OpenApiTypes.UUID, OpenApiParameter.PATH
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List scans", description="Filter by `uploaded_at__gte` to sync new scans."),
+    list=extend_schema(
+        summary="List scans",
+        description=(
+            "Newest upload first, paged by cursor: follow `next` (and `previous`) as given; there is no total "
+            "count. To sync new scans, ask `?ordering=uploaded_at&uploaded_at__gte=<last sync time>` and follow "
+            "`next` until it is null."
+        ),
+    ),
     retrieve=extend_schema(summary="Read a scan", parameters=[_SCAN_LOOKUP]),
 )
 class ScanViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -209,7 +232,9 @@ class ScanViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{36}"
     parser_classes = [MultiPartParser, FormParser]  # the only write here is the multipart upload
-    ordering_fields = ["uploaded_at", "acquired_on", "id"]
+    pagination_class = ApiCursorPagination  # the collection without bound: no count, no deep OFFSET
+    # Cursor fields only: nearly unique and indexed (a date would tie a whole clinic day).
+    ordering_fields = ["uploaded_at", "id"]
     ordering = ["-uploaded_at", "-id"]
     action_permissions = {
         "list": _VIEW,

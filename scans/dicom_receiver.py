@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass
 
 import pydicom
-from auditlog.context import set_actor
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
@@ -26,6 +25,7 @@ from django.utils import timezone
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from octclinic.audit_actor import audit_actor
 from patients.selectors import patient_by_mrn
 from scheduling.selectors import appointment_for_received_image
 
@@ -83,7 +83,7 @@ def dicom_instance_receive(
     """
     try:
         user = uploaded_by or dicom_service_user()
-        with set_actor(user):
+        with audit_actor(user):
             return _receive(
                 data=data, calling_ae_title=calling_ae_title, context_sop_class_uid=context_sop_class_uid, user=user
             )
