@@ -1,11 +1,24 @@
-"""Rate limits per API client: a token is its own client, a browser session is its user."""
+"""Rate limits per API client: a token is its own client, a browser session is its user.
+
+The counters live in Django's cache (Redis when configured, shared by all web processes). A rate limit
+protects the clinic's service; it must not become the thing that takes it down, so when the cache can't be
+reached the request is let through and a warning (at most one a minute) says that limits are not applied.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+
 from django.conf import settings
+from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
 from .models import ApiToken
+
+logger = logging.getLogger(__name__)
+_WARN_EVERY_SECONDS = 60
+_last_warning: float | None = None
 
 
 class ApiClientThrottle(SimpleRateThrottle):
@@ -30,7 +43,11 @@ class ApiClientThrottle(SimpleRateThrottle):
         if not rate:
             return True
         self.num_requests, self.duration = self.parse_rate(rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            _warn_unlimited(exc)
+            return True
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiToken):
@@ -40,3 +57,11 @@ class ApiClientThrottle(SimpleRateThrottle):
         else:
             ident = f"anon-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def _warn_unlimited(exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if _last_warning is None or now - _last_warning >= _WARN_EVERY_SECONDS:
+        _last_warning = now
+        logger.warning("API rate limits not applied: the cache is unreachable (%s)", type(exc).__name__)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -24,7 +25,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # Docker-style secrets: SECRET_KEY_FILE=/run/secrets/key sets SECRET_KEY from the file's contents.
 # Only these names, so unrelated *_FILE variables of the host never leak into settings.
-SECRET_VARIABLES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+SECRET_VARIABLES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CACHE_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
 for _name in SECRET_VARIABLES:
     _file = os.environ.get(f"{_name}_FILE")
     if _file and not os.environ.get(_name):
@@ -225,6 +226,7 @@ STORAGES = {
 
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
 BROKER_DIR = DATA_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -251,6 +253,32 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Cache ----------------------------------------------------------------------------------
+# The API's rate-limit counters must be shared by every web process (gunicorn runs several), so with Redis
+# they live there: in the next database number after the broker's, so clearing the cache can never touch
+# the task queue, and with short timeouts, because the throttle lets requests through when the cache is
+# down (octclinic/api_throttles.py). Without Redis (make run) each process keeps its own.
+
+
+def _next_redis_database(url: str) -> str:
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+
+
+CACHE_URL = env.str("CACHE_URL", default=_next_redis_database(REDIS_URL) if REDIS_URL else "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "octclinic",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Scheduling rules -----------------------------------------------------------------------
 # A scheduled appointment still not checked in this long after its start becomes a no-show.
