@@ -17,7 +17,9 @@ from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 
-class ApiPagination(PageNumberPagination):
+class _ApiPageSize:
+    """``?page_size=`` up to 200; the default read from settings per request, so a deployment or test can set it."""
+
     page_size_query_param = "page_size"
     max_page_size = 200
 
@@ -26,20 +28,18 @@ class ApiPagination(PageNumberPagination):
         return super().get_page_size(request)
 
 
-class ApiCursorPagination(CursorPagination):
+class ApiPagination(_ApiPageSize, PageNumberPagination):
+    pass
+
+
+class ApiCursorPagination(_ApiPageSize, CursorPagination):
     """``{"next", "previous", "results"}``; follow the links as given (the cursor is opaque).
 
     The ordering is the view's (``ordering``, or ``?ordering=`` among its ``ordering_fields``); its first
     field should be indexed and nearly unique (ties are paged by an offset within the tie).
     """
 
-    page_size_query_param = "page_size"
-    max_page_size = 200
     invalid_cursor_message = "The cursor is not valid; follow the `next` and `previous` links as given."
-
-    def get_page_size(self, request):
-        self.page_size = getattr(settings, "API_PAGE_SIZE", 50)
-        return super().get_page_size(request)
 
     def get_ordering(self, request, queryset, view):
         # ``?ordering=uploaded_at`` alone leaves ties in an order the database may change between pages; the

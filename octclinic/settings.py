@@ -145,15 +145,12 @@ else:
     # Requests run side by side, so a parallel plan makes one big count finish sooner by taking the CPU the
     # others are waiting for: on 2 cores, parallel workers off took the doctor's dashboard with 100,000 scans
     # waiting from p95 145 to 98 ms under load (bench_load). A larger database server may allow some.
+    _parallel_workers = env.int("DB_PARALLEL_WORKERS_PER_QUERY", default=0)
+    if _parallel_workers < 0:
+        raise ImproperlyConfigured("DB_PARALLEL_WORKERS_PER_QUERY must be 0 or more")
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = " ".join(
-        part
-        for part in (
-            _options.get("options", ""),
-            f"-c max_parallel_workers_per_gather={env.int('DB_PARALLEL_WORKERS_PER_QUERY', default=0)}",
-        )
-        if part
-    )
+    _url_options = _options.get("options", "")  # a DATABASE_URL's own ?options= are kept
+    _options["options"] = f"{_url_options} -c max_parallel_workers_per_gather={_parallel_workers}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -226,7 +223,6 @@ STORAGES = {
 
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-
 BROKER_DIR = DATA_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -261,13 +257,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # down (octclinic/api_throttles.py). Without Redis (make run) each process keeps its own.
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
 def _next_redis_database(url: str) -> str:
     parts = urlsplit(url)
-    database = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+    database = parts.path.strip("/") or "0"
+    if parts.scheme not in ("redis", "rediss") or not database.isdigit() or int(database) >= 15:
+        raise ImproperlyConfigured(
+            "CACHE_URL can't be derived from REDIS_URL (it takes the next database number after a "
+            "redis:// URL's, up to 15); set CACHE_URL"
+        )
+    return urlunsplit(parts._replace(path=f"/{int(database) + 1}"))
 
 
 CACHE_URL = env.str("CACHE_URL", default=_next_redis_database(REDIS_URL) if REDIS_URL else "")
+if CACHE_URL and urlsplit(CACHE_URL).scheme not in REDIS_SCHEMES:
+    raise ImproperlyConfigured("CACHE_URL must be a redis://, rediss:// or unix:// URL")
 if CACHE_URL:
     CACHES = {
         "default": {

@@ -40,7 +40,7 @@ def token_with_user(*, key_hash: str) -> ApiToken | None:
     connection = connections[alias]
     statement = _statements.get(connection)
     if statement is None:
-        statement = _statements[connection] = _compile(connection, alias)
+        statement = _statements[connection] = _compile(alias)
     params = list(statement.params)
     params[statement.hash_index] = key_hash
     with connection.cursor() as cursor:
@@ -55,12 +55,11 @@ def token_with_user(*, key_hash: str) -> ApiToken | None:
             value = converter(value, expression, connection)
         row[position] = value
     token = ApiToken.from_db(alias, statement.token_attnames, row[statement.token_slice])
-    user_model = ApiToken._meta.get_field("user").related_model
-    token.user = user_model.from_db(alias, statement.user_attnames, row[statement.user_slice])
+    token.user = ApiToken.user.field.related_model.from_db(alias, statement.user_attnames, row[statement.user_slice])
     return token
 
 
-def _compile(connection, alias: str) -> _Statement:
+def _compile(alias: str) -> _Statement:
     queryset = ApiToken.objects.select_related("user").filter(key_hash=_SENTINEL).order_by()[:1]  # the hash is unique
     compiler = queryset.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()

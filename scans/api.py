@@ -50,15 +50,13 @@ FILE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/tiff", "application/dicom"
 _SLOT = "00000000-0000-4000-8000-000000000000"
 
 
-def _api_url(request, name: str, *, uuid, **kwargs) -> str:
-    """Absolute link to a scan's sub-resource. A list page carries ~250 links, and ``reverse`` costs more than
-    the rest of a row: each pattern is reversed once per process (with a placeholder for the scan) and the
-    scan's id is put between its two halves."""
-    prefix, suffix = _api_url_halves(request, name, **kwargs)
-    return f"{prefix}{uuid}{suffix}"
-
-
 def _api_url_halves(request, name: str, **kwargs) -> tuple[str, str]:
+    """The absolute link to a scan's sub-resource, split where the scan's uuid goes.
+
+    A list page carries ~250 links and ``reverse`` costs more than the rest of a row, so each pattern is
+    reversed once per process (with a placeholder for the scan); only patterns with a bounded set of
+    ``kwargs`` (the file kinds) belong here.
+    """
     path_prefix, suffix = _api_path_halves(get_script_prefix(), name, tuple(sorted(kwargs.items())))
     return request.build_absolute_uri(path_prefix), suffix
 
@@ -103,24 +101,30 @@ class ScanSerializer(ApiModelSerializer):
         read_only_fields = fields
         extra_kwargs = {"ai_frames": {"help_text": "0-based frames that get an AI reading."}}
 
-    def get_files(self, scan: Scan) -> dict[str, str]:
-        halves = self.__dict__.get("_file_link_halves")  # once per serializer, i.e. per page
+    def _link_halves(self) -> dict[str, tuple[str, str]]:
+        """The scan link patterns, made absolute once per serializer (i.e. once per page)."""
+        halves = self.__dict__.get("_halves")
         if halves is None:
             request = self.context["request"]
-            halves = self._file_link_halves = {
-                kind: _api_url_halves(request, "scan-file", kind=kind) for kind in FILE_KINDS
-            }
+            halves = self._halves = {kind: _api_url_halves(request, "scan-file", kind=kind) for kind in FILE_KINDS}
+            halves["predictions"] = _api_url_halves(request, "scan-predictions")
+        return halves
+
+    def get_files(self, scan: Scan) -> dict[str, str]:
+        halves = self._link_halves()
         uuid = str(scan.uuid)
         links = {}
-        for kind, (prefix, suffix) in halves.items():
+        for kind in FILE_KINDS:
             # The stored name, read without building a FieldFile per kind and row (a list page has 200 of them).
             name = scan.__dict__.get(kind)
             if getattr(name, "name", name):
+                prefix, suffix = halves[kind]
                 links[kind] = f"{prefix}{uuid}{suffix}"
         return links
 
     def get_predictions_url(self, scan: Scan) -> str:
-        return _api_url(self.context["request"], "scan-predictions", uuid=scan.uuid)
+        prefix, suffix = self._link_halves()["predictions"]
+        return f"{prefix}{scan.uuid}{suffix}"
 
 
 class PredictionSerializer(ApiModelSerializer):
@@ -150,7 +154,9 @@ class PredictionSerializer(ApiModelSerializer):
     def get_heatmap_url(self, prediction: Prediction) -> str | None:
         if not prediction.heatmap.name:
             return None
-        return _api_url(self.context["request"], "scan-heatmap", uuid=prediction.scan.uuid, prediction_id=prediction.pk)
+        # A scan has a few readings: reversed as it comes (ids would grow a process-wide pattern cache).
+        url = reverse("api:scan-heatmap", kwargs={"uuid": prediction.scan.uuid, "prediction_id": prediction.pk})
+        return self.context["request"].build_absolute_uri(url)
 
 
 class ScanUploadSerializer(serializers.Serializer):
