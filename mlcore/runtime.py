@@ -78,7 +78,7 @@ class Reading:
     uncertainty: float
     needs_careful_review: bool
     review_reasons: tuple[str, ...]
-    urgency: Urgency
+    urgency: Urgency | None
     model_version: str
     runtime: str
     model_ms: float
@@ -87,6 +87,12 @@ class Reading:
     preprocessing_version: str = PREPROCESSING_VERSION
     temperature: float = 1.0
     heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # The calibrated top probability is under the version's deferral threshold: shown without its suggestion.
+    deferred: bool = False
+    # False when the image is not a retinal OCT B-scan: then ``label == ""`` and ``urgency is None``.
+    recognised: bool = True
+    refusal_reason: str = ""
+    input_box: tuple[int, int, int, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the heatmap array)."""
@@ -97,7 +103,7 @@ class Reading:
             "uncertainty": self.uncertainty,
             "needs_careful_review": self.needs_careful_review,
             "review_reasons": list(self.review_reasons),
-            "urgency": str(self.urgency),
+            "urgency": str(self.urgency) if self.urgency is not None else None,
             "model_version": self.model_version,
             "runtime": self.runtime,
             "model_ms": self.model_ms,
@@ -105,6 +111,10 @@ class Reading:
             "image_size": list(self.image_size),
             "preprocessing_version": self.preprocessing_version,
             "temperature": self.temperature,
+            "deferred": self.deferred,
+            "recognised": self.recognised,
+            "refusal_reason": self.refusal_reason,
+            "input_box": list(self.input_box) if self.input_box is not None else None,
         }
 
 
