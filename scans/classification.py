@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import files
 from .errors import IntegrityError
 from .inspection import inspect_file
-from .models import AiStatus, FileFormat, Prediction, Scan
+from .models import UNRECOGNISED, AiStatus, FileFormat, Prediction, Scan
 from .review_queue_keys import scan_review_queue_refresh
 
 logger = logging.getLogger(__name__)
@@ -111,12 +111,16 @@ def _predictions_store(*, scan: Scan, frames: list[int], images: list, readings:
                     model_version=versions[reading.model_version],
                     frame=frame,
                     probabilities=dict(reading.probabilities),
-                    label=reading.label,
+                    # A refused image is no diagnosis: no label, and an urgency that ranks it last in the queue.
+                    label=reading.label if reading.recognised else "",
                     confidence=reading.confidence,
                     uncertainty=reading.uncertainty,
                     needs_careful_review=reading.needs_careful_review,
                     review_reasons=list(reading.review_reasons),
-                    urgency=str(reading.urgency),
+                    urgency=str(reading.urgency) if reading.recognised and reading.urgency else UNRECOGNISED,
+                    deferred=reading.deferred,
+                    recognised=reading.recognised,
+                    refusal_reason=reading.refusal_reason[:200],
                     heatmap=overlay.name,
                     heatmap_sha256=overlay.sha256,
                     model_ms=reading.model_ms,

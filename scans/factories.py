@@ -14,7 +14,7 @@ from mlcore.models import ModelVersion
 from patients.eyes import Eye
 from patients.factories import PatientFactory
 
-from .models import AiStatus, Prediction, Review, ReviewDecision, Scan
+from .models import UNRECOGNISED, AiStatus, Prediction, Review, ReviewDecision, Scan
 from .review_queue_keys import scan_review_queue_refresh
 from .services import scan_upload
 
@@ -83,7 +83,10 @@ class PredictionFactory(DjangoModelFactory):
     label = "CNV"
     confidence = 0.9
     uncertainty = 0.2
-    urgency = factory.LazyAttribute(lambda o: URGENCY_BY_LABEL[o.label].value)
+    deferred = False
+    recognised = True
+    refusal_reason = ""
+    urgency = factory.LazyAttribute(lambda o: URGENCY_BY_LABEL[o.label].value if o.recognised else UNRECOGNISED)
     probabilities = factory.LazyAttribute(
         lambda o: {c: (o.confidence if c == o.label else (1 - o.confidence) / (len(CLASSES) - 1)) for c in CLASSES}
     )
@@ -110,6 +113,8 @@ class ReviewFactory(DjangoModelFactory):
     model_version = factory.LazyAttribute(lambda o: o.prediction.model_version)
     ai_label = factory.LazyAttribute(lambda o: o.prediction.label)
     ai_urgency = factory.LazyAttribute(lambda o: o.prediction.urgency)
+    ai_deferred = factory.LazyAttribute(lambda o: o.prediction.deferred)
+    ai_recognised = factory.LazyAttribute(lambda o: o.prediction.recognised)
     decision = ReviewDecision.APPROVED
     label = factory.LazyAttribute(lambda o: o.ai_label if o.decision == ReviewDecision.APPROVED else "")
     reviewer = None

@@ -131,6 +131,14 @@ class Scan(models.Model):
         return self.frame_count // 2
 
 
+# What a reading is (``Prediction.outcome``). A refused image stores ``UNRECOGNISED`` as its urgency, so every
+# urgency column (the queue's, a decision's copy) says it without a join; a deferred one keeps the urgency of the
+# label it did not suggest (the API carries it), and the queue ranks it by ``DEFERRED`` instead.
+SUGGESTION, DEFERRED, UNRECOGNISED = "suggestion", "deferred", "unrecognised"
+DEFERRED_TEXT = "AI unsure — read without AI suggestion"
+UNRECOGNISED_TEXT = "Not recognised as a retinal OCT B-scan"
+
+
 class Prediction(models.Model):
     """One model version's reading of one frame of a scan, as ``mlcore.runtime.Reading`` returned it.
 
@@ -147,7 +155,16 @@ class Prediction(models.Model):
     uncertainty = models.FloatField(help_text="Normalised predictive entropy: 0 certain, 1 uniform.")
     needs_careful_review = models.BooleanField(default=False)
     review_reasons = models.JSONField(default=list, blank=True)
-    urgency = models.CharField(max_length=16)
+    urgency = models.CharField(max_length=16, help_text=f'"{UNRECOGNISED}" when the image was not recognised.')
+    deferred = models.BooleanField(
+        default=False, help_text="The AI was unsure (under its deferral threshold): shown without its suggestion."
+    )
+    recognised = models.BooleanField(
+        default=True, help_text="False when the image was not recognised as a retinal OCT B-scan (no diagnosis)."
+    )
+    refusal_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why the image was not recognised: a fixed phrase, never patient data."
+    )
     heatmap = models.FileField(max_length=255, blank=True, help_text="Grad-CAM overlay PNG (private storage).")
     heatmap_sha256 = models.CharField(max_length=64, blank=True)
     model_ms = models.FloatField()
@@ -161,7 +178,26 @@ class Prediction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Prediction #{self.pk} of scan #{self.scan_id} ({self.label})"
+        return f"Prediction #{self.pk} of scan #{self.scan_id} ({self.label or self.outcome})"
+
+    @property
+    def outcome(self) -> str:
+        """``suggestion`` (a label to approve or correct), ``deferred`` (AI unsure) or ``unrecognised`` (not an OCT
+        B-scan): only a suggestion is shown as the AI's label or counted as the AI's diagnosis."""
+        if not self.recognised:
+            return UNRECOGNISED
+        return DEFERRED if self.deferred else SUGGESTION
+
+    @property
+    def suggests(self) -> bool:
+        return self.recognised and not self.deferred
+
+    @property
+    def outcome_text(self) -> str:
+        """What every place that shows this reading says instead of a label ("" for a suggestion)."""
+        if not self.recognised:
+            return f"{UNRECOGNISED_TEXT}: {self.refusal_reason}" if self.refusal_reason else UNRECOGNISED_TEXT
+        return DEFERRED_TEXT if self.deferred else ""
 
 
 class DicomMetadata(models.Model):
@@ -302,6 +338,10 @@ class Review(models.Model):
     )
     ai_label = models.CharField(max_length=32, blank=True)
     ai_urgency = models.CharField(max_length=16, blank=True)
+    # Copied like ai_label: a decision on a reading the AI deferred or did not recognise measures nothing about the
+    # AI's suggestions, so agreement leaves it out.
+    ai_deferred = models.BooleanField(default=False)
+    ai_recognised = models.BooleanField(default=True)
     decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
     label = models.CharField(max_length=32, blank=True, help_text="The doctor's label; empty when ungradable.")
     note = models.TextField(blank=True)
@@ -329,7 +369,12 @@ class Review(models.Model):
 
     @property
     def agrees_with_ai(self) -> bool | None:
-        if self.decision == ReviewDecision.UNGRADABLE or not self.ai_label:
+        if (
+            self.decision == ReviewDecision.UNGRADABLE
+            or not self.ai_label
+            or self.ai_deferred
+            or not self.ai_recognised
+        ):
             return None
         return self.label == self.ai_label
 

@@ -20,9 +20,15 @@ from .review_queue_keys import scan_review_queue_refresh
 from .review_selectors import scan_prediction_for_review
 
 
-def _decision_label(*, decision: str, label: str, ai_label: str) -> str:
+def _decision_label(*, decision: str, label: str, ai_label: str, suggests: bool = True) -> str:
+    """The label of record. A reading the AI deferred or did not recognise suggests nothing to approve: the doctor
+    names the label (stored as a correction, so it is a training label) or marks the scan ungradable."""
     if decision not in ReviewDecision.values:
         raise ValidationError({"decision": "Choose approve, correct or ungradable."})
+    if decision == ReviewDecision.APPROVED and not suggests:
+        raise ValidationError(
+            {"decision": "The AI made no suggestion for this scan: choose the label or mark it ungradable."}
+        )
     if decision == ReviewDecision.APPROVED:
         return ai_label
     if decision == ReviewDecision.UNGRADABLE:
@@ -30,7 +36,7 @@ def _decision_label(*, decision: str, label: str, ai_label: str) -> str:
     label = (label or "").strip().upper()
     if label not in CLASSES:
         raise ValidationError({"label": f"Choose the correct label: one of {', '.join(CLASSES)}."})
-    if label == ai_label:
+    if suggests and label == ai_label:
         raise ValidationError({"label": "That is the AI's label: approve the reading instead of correcting it."})
     return label
 
@@ -53,7 +59,9 @@ def review_decide(
         prediction = scan_prediction_for_review(scan=scan)
     if prediction is None or prediction.scan_id != scan.pk:
         raise ValidationError("This scan has no AI reading to review.")
-    final_label = _decision_label(decision=decision, label=label, ai_label=prediction.label)
+    final_label = _decision_label(
+        decision=decision, label=label, ai_label=prediction.label, suggests=prediction.suggests
+    )
     note = (note or "").strip()
     if len(note) > 2000:
         raise ValidationError({"note": "Keep the note under 2000 characters."})
@@ -78,6 +86,8 @@ def review_decide(
                     model_version_id=prediction.model_version_id,
                     ai_label=prediction.label,
                     ai_urgency=prediction.urgency,
+                    ai_deferred=prediction.deferred,
+                    ai_recognised=prediction.recognised,
                     decision=decision,
                     label=final_label,
                     note=note,

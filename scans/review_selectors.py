@@ -17,8 +17,8 @@ from django.utils import timezone
 from patients.models import Patient
 
 from .access import scan_rows_visible_to, scans_visible_to
-from .models import AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
-from .review_queue_keys import URGENCY_ORDER, most_pressing_predictions
+from .models import DEFERRED, UNRECOGNISED, AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
+from .review_queue_keys import QUEUE_CLASSES, most_pressing_predictions
 
 DEFAULT_TARGET_HOURS = {"urgent": 24, "routine": 168, "observation": 720}
 QUEUE_PAGE_SIZE = 50
@@ -26,8 +26,15 @@ OVERDUE_LIST_LIMIT = 20
 
 
 def review_target_hours() -> dict[str, float]:
-    """How long a reading of each urgency may wait for a doctor (REVIEW_TARGET_HOURS overrides per urgency)."""
-    return {**DEFAULT_TARGET_HOURS, **(getattr(settings, "REVIEW_TARGET_HOURS", None) or {})}
+    """How long a reading of each queue class may wait for a doctor (REVIEW_TARGET_HOURS overrides per urgency).
+
+    A deferred reading gets the urgent target (the AI could not rule urgent disease out); an image not recognised
+    as an OCT B-scan the routine one (someone must still look at what was uploaded).
+    """
+    targets = {**DEFAULT_TARGET_HOURS, **(getattr(settings, "REVIEW_TARGET_HOURS", None) or {})}
+    targets.setdefault(DEFERRED, targets["urgent"])
+    targets.setdefault(UNRECOGNISED, targets["routine"])
+    return {name: targets[name] for name in QUEUE_CLASSES} | targets
 
 
 def scan_prediction_for_review(*, scan: Scan) -> Prediction | None:
@@ -46,13 +53,14 @@ class QueueItem:
     scan: Scan
     prediction_id: int
     label: str
-    urgency: str
+    urgency: str  # the queue class: an urgency, "deferred" or "unrecognised"
     uncertainty: float
     needs_careful_review: bool
     queued_at: dt.datetime
     waiting: dt.timedelta
     target_hours: float
     second_opinion: bool = False
+    prediction: Prediction | None = None  # with its model_version, for what the queue says about the reading
 
     @property
     def overdue(self) -> bool:
@@ -102,8 +110,9 @@ def _items(scans, *, now: dt.datetime, second_opinion: bool) -> list[QueueItem]:
             waiting=now - scan.queue_since,
             target_hours=float(targets.get(scan.queue_urgency, targets["routine"])),
             second_opinion=second_opinion,
+            prediction=scan.queue_prediction,
         )
-        for scan in scans.select_related("patient", "queue_prediction")
+        for scan in scans.select_related("patient", "queue_prediction__model_version")
     ]
 
 
@@ -164,15 +173,15 @@ def review_queue_counts(*, user, now: dt.datetime | None = None) -> dict:
     waiting = _waiting(user).exclude(pk__in=asked_ids)
     # Filters on the rank (not the urgency text) so that PostgreSQL counts from scan_review_queue_idx alone.
     overdue_q = Q()
-    for rank, urgency in enumerate(URGENCY_ORDER):
-        hours = float(targets.get(urgency.value, targets["routine"]))
+    for rank, name in enumerate(QUEUE_CLASSES):
+        hours = float(targets.get(name, targets["routine"]))
         overdue_q |= Q(queue_urgency_rank=rank, queue_since__lt=now - dt.timedelta(hours=hours))
     figures = waiting.order_by().aggregate(
         total=Count("pk"),
         overdue=Count("pk", filter=overdue_q),
-        **{urgency.value: Count("pk", filter=Q(queue_urgency_rank=rank)) for rank, urgency in enumerate(URGENCY_ORDER)},
+        **{name: Count("pk", filter=Q(queue_urgency_rank=rank)) for rank, name in enumerate(QUEUE_CLASSES)},
     )
-    by_urgency = {urgency.value: figures[urgency.value] for urgency in URGENCY_ORDER}
+    by_urgency = {name: figures[name] for name in QUEUE_CLASSES}
     for item in asked:
         by_urgency[item.urgency] = by_urgency.get(item.urgency, 0) + 1
     asked_overdue = [item for item in asked if item.overdue]

@@ -20,6 +20,7 @@ from scans.tests.review_helpers import team_patient, waiting_reading
 pytestmark = pytest.mark.django_db
 
 _backfill = __import__("scans.migrations.0005_scan_review_queue", fromlist=["queue_keys_backfill"])
+_renumber = __import__("scans.migrations.0007_prediction_deferral_refusal", fromlist=["queue_ranks_renumber"])
 
 
 def test_keys_follow_readings_and_decisions(doctor):
@@ -83,7 +84,7 @@ def test_counts_agree_with_the_items(doctor, other_doctor, settings):
     counts = review_queue_counts(user=doctor)
     items = review_queue(user=doctor)
     assert counts["total"] == len(items) == 5
-    assert counts["by_urgency"] == {"urgent": 3, "routine": 1, "observation": 1}
+    assert counts["by_urgency"] == {"urgent": 3, "deferred": 0, "routine": 1, "observation": 1, "unrecognised": 0}
     assert counts["second_opinions"] == 1
     overdue = [item.scan.pk for item in items if item.overdue]
     assert counts["overdue_count"] == 3
@@ -140,6 +141,7 @@ def test_backfill_migration_computes_the_services_keys(doctor):
         review_pending=False, queue_prediction=None, queue_urgency="", queue_urgency_rank=None, queue_since=None
     )
     _backfill.queue_keys_backfill(django_apps, None)
+    _renumber.queue_ranks_renumber(django_apps, None)  # a database migrated from before 0007 runs both
     assert sorted(Scan.objects.values_list(*fields, "queue_since")) == kept
 
 
