@@ -1,4 +1,4 @@
-"""Grad-CAM: the served closed form equals the GradientTape computation, and overlays keep the scan's size."""
+"""Grad-CAM: the served closed form equals the GradientTape computation; layers and overlays keep the scan's size."""
 
 import io
 
@@ -51,3 +51,59 @@ def test_overlay_colours_hot_regions_and_leaves_cold_ones_gray():
     assert cold.tolist() == [100, 100, 100]
     assert hot[0] > hot[2]  # red end of the ramp
     assert gradcam.heatmap_resize(heatmap, (512, 496)).shape == (496, 512)
+
+
+def _hot_right_half() -> np.ndarray:
+    heatmap = np.zeros((8, 8), dtype=np.float32)
+    heatmap[:, 4:] = 1.0
+    return heatmap
+
+
+def test_layer_is_rgba_at_the_scan_size_and_transparent_without_evidence():
+    png = gradcam.heatmap_layer_png(size=(512, 496), heatmap=_hot_right_half())
+    assert png[25] == 6  # PNG colour type 6: RGBA, what the viewer relies on
+    layer = Image.open(io.BytesIO(png))
+    assert layer.mode == "RGBA" and layer.size == (512, 496)
+    pixels = np.asarray(layer)
+    assert pixels[248, 10, 3] == 0  # no evidence: fully see-through
+    assert pixels[248, 500, 3] == 255 and pixels[248, 500, 0] > pixels[248, 500, 2]  # strongest: opaque, red end
+    middle = pixels[248, 200:320, 3].astype(int)  # the bilinear edge: alpha rises with the evidence
+    assert (np.diff(middle) >= 0).all() and 0 < middle[len(middle) // 2] < 255
+
+
+def test_layer_alpha_is_proportional_to_the_evidence():
+    heatmap = np.linspace(0, 1, 11, dtype=np.float32)[np.newaxis, :].repeat(2, axis=0)
+    alpha = np.asarray(gradcam.heatmap_layer(size=(11, 2), heatmap=heatmap))[..., 3]
+    np.testing.assert_allclose(alpha[0].astype(float), np.linspace(0, 255, 11), atol=1)
+
+
+def test_layer_places_the_heatmap_inside_the_input_box():
+    box = (100, 50, 300, 250)  # (left, top, right, bottom) in original pixels
+    layer = gradcam.heatmap_layer(size=(400, 300), heatmap=np.ones((8, 8), dtype=np.float32), box=box)
+    alpha = np.asarray(layer)[..., 3]
+    assert layer.size == (400, 300)
+    assert (alpha[50:250, 100:300] == 255).all()
+    outside = np.ones_like(alpha, dtype=bool)
+    outside[50:250, 100:300] = False
+    assert (alpha[outside] == 0).all()
+    # The box's own left half hot: the map is stretched over the box, not over the image.
+    placed = np.asarray(gradcam.heatmap_layer(size=(400, 300), heatmap=_hot_right_half(), box=box))[..., 3]
+    assert placed[150, 110] == 0 and placed[150, 290] == 255 and placed[150, 350] == 0
+
+
+def test_layer_box_reaching_past_the_edges_is_clipped():
+    layer = gradcam.heatmap_layer(size=(100, 80), heatmap=np.ones((4, 4), dtype=np.float32), box=(-20, 40, 120, 200))
+    alpha = np.asarray(layer)[..., 3]
+    assert alpha.shape == (80, 100)
+    assert (alpha[40:, :] == 255).all() and (alpha[:40, :] == 0).all()
+
+
+def test_layer_laid_over_the_scan_prints_like_the_old_overlay():
+    scan = np.random.default_rng(4).integers(0, 255, (120, 160), dtype=np.uint8)
+    heatmap = np.random.default_rng(5).uniform(0, 1, (8, 8)).astype(np.float32)
+    layer = gradcam.heatmap_layer_png(size=(160, 120), heatmap=heatmap)
+    printed = np.asarray(Image.open(io.BytesIO(gradcam.heatmap_layer_over_png(image=scan, layer=layer))), dtype=int)
+    overlay = np.asarray(gradcam.heatmap_overlay(image=scan, heatmap=heatmap), dtype=int)
+    assert printed.shape == overlay.shape and np.abs(printed - overlay).max() <= 2
+    smaller = Image.fromarray(scan).resize((80, 60))  # a downscaled preview: the layer follows it
+    assert Image.open(io.BytesIO(gradcam.heatmap_layer_over_png(image=smaller, layer=layer))).size == (80, 60)
