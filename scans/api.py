@@ -19,7 +19,13 @@ from django.http import FileResponse, HttpResponse
 from django.urls import get_script_prefix, reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -40,7 +46,7 @@ from .access import patient_scans_allowed
 from .errors import IntegrityError
 from .forms import ScanUploadForm
 from .models import AiStatus, FileFormat, Prediction, Scan
-from .selectors import FILE_KINDS, prediction_heatmap_open, scan_file_open
+from .selectors import FILE_KINDS, prediction_heatmap_open, predictions_with_provenance, scan_file_open
 from .services import scans_upload_batch
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -127,11 +133,45 @@ class ScanSerializer(ApiModelSerializer):
         return f"{prefix}{scan.uuid}{suffix}"
 
 
+class ModelHeadlineSerializer(serializers.Serializer):
+    accuracy = serializers.FloatField(allow_null=True)
+    urgent_sensitivity = serializers.FloatField(allow_null=True, help_text="Urgent-referral (CNV+DME) sensitivity.")
+    urgent_specificity = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField(help_text="Images the figures were measured on.")
+    folds = serializers.IntegerField(allow_null=True, help_text="Cross-validation folds; null for a held-out split.")
+    source = serializers.ChoiceField(choices=["cross_validation", "test_split"])
+
+
+class ModelProvenanceSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    synthetic = serializers.BooleanField(help_text="Trained on generated phantom images: a demo, never clinical.")
+    clinical_use = serializers.BooleanField(help_text="False for a synthetic model or a card's non-clinical use.")
+    notice = serializers.CharField(help_text='Shown with the reading when not for clinical use; "" otherwise.')
+    headline = ModelHeadlineSerializer(allow_null=True, help_text="The model's evaluation; null if not evaluated.")
+
+
+def model_provenance_data(model_version, provenance: dict | None = None) -> dict | None:
+    """The API's ``model`` object of a reading or decision (see ``mlcore.selectors.model_version_provenance``)."""
+    if model_version is None:
+        return None
+    if provenance is None:
+        from mlcore.selectors import model_version_provenance
+
+        provenance = model_version_provenance(model_version=model_version)
+    return {name: provenance[name] for name in ModelProvenanceSerializer._declared_fields}
+
+
 class PredictionSerializer(ApiModelSerializer):
+    """An AI reading. A ``deferred`` one still carries its label and probabilities here (the pages withhold them:
+    the doctor reads the scan without the AI's suggestion); one not ``recognised`` as an OCT B-scan has no label,
+    urgency ``unrecognised`` and a ``refusal_reason``. ``model`` says which model made it and whether that model
+    may be used clinically."""
+
     model_version = serializers.CharField(source="model_version.version", read_only=True)
     probabilities = serializers.DictField(child=serializers.FloatField(), read_only=True)
     review_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
     heatmap_url = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
 
     class Meta:
         model = Prediction
@@ -146,10 +186,18 @@ class PredictionSerializer(ApiModelSerializer):
             "needs_careful_review",
             "review_reasons",
             "urgency",
+            "deferred",
+            "recognised",
+            "refusal_reason",
+            "model",
             "heatmap_url",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ModelProvenanceSerializer)
+    def get_model(self, prediction: Prediction) -> dict:
+        return model_provenance_data(prediction.model_version, getattr(prediction, "provenance", None))
 
     def get_heatmap_url(self, prediction: Prediction) -> str | None:
         if not prediction.heatmap.name:
@@ -405,7 +453,9 @@ class ScanViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None, url_name="predictions")
     def predictions(self, request, uuid=None):
         scan = self.get_object()
-        readings = scan.predictions.select_related("model_version", "scan").order_by("-created_at", "frame", "-pk")
+        readings = predictions_with_provenance(
+            scan.predictions.select_related("model_version", "scan").order_by("-created_at", "frame", "-pk")
+        )
         return Response(PredictionSerializer(readings, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(

@@ -368,6 +368,26 @@ class Review(models.Model):
         return f"Review #{self.pk} of scan #{self.scan_id} ({self.decision})"
 
     @property
+    def ai_suggested(self) -> bool:
+        return self.ai_recognised and not self.ai_deferred
+
+    @property
+    def decision_display(self) -> str:
+        """ "Labelled" for a label chosen where the AI suggested nothing (stored as a correction: a training label)."""
+        if self.decision == ReviewDecision.CORRECTED and not self.ai_suggested:
+            return "Labelled"
+        return self.get_decision_display()
+
+    @property
+    def ai_said(self) -> str:
+        """The AI's side of the decision as the decisions list shows it."""
+        if not self.ai_recognised:
+            return UNRECOGNISED_TEXT
+        if self.ai_deferred:
+            return "AI unsure (no suggestion)"
+        return f"AI said {self.ai_label}" if self.ai_label else ""
+
+    @property
     def agrees_with_ai(self) -> bool | None:
         if (
             self.decision == ReviewDecision.UNGRADABLE

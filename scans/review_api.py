@@ -7,7 +7,7 @@ A client whose user may not review gets 403; a scan out of reach is a 404.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from octclinic.api_audit import AuditActorMixin
 from octclinic.api_fields import ApiModelSerializer, UtcDateTimeField
 
 from .access import scan_rows_visible_to, scans_visible_to
+from .api import ModelProvenanceSerializer, model_provenance_data
 from .models import Review, ReviewDecision
 from .review import review_decide
 from .review_selectors import ReviewQueueList
@@ -30,6 +31,12 @@ class ReviewSerializer(ApiModelSerializer):
     model_version = serializers.CharField(source="model_version.version", read_only=True, allow_null=True)
     reviewer = serializers.CharField(source="reviewer.username", read_only=True)
     agrees_with_ai = serializers.BooleanField(read_only=True, allow_null=True)
+    deferred = serializers.BooleanField(source="ai_deferred", read_only=True, help_text="The AI was unsure.")
+    recognised = serializers.BooleanField(
+        source="ai_recognised", read_only=True, help_text="False: not recognised as a retinal OCT B-scan."
+    )
+    refusal_reason = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
 
     class Meta:
         model = Review
@@ -40,7 +47,11 @@ class ReviewSerializer(ApiModelSerializer):
             "label",
             "ai_label",
             "ai_urgency",
+            "deferred",
+            "recognised",
+            "refusal_reason",
             "model_version",
+            "model",
             "agrees_with_ai",
             "is_second_opinion",
             "note",
@@ -48,6 +59,16 @@ class ReviewSerializer(ApiModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_refusal_reason(self, review: Review) -> str:
+        return review.prediction.refusal_reason if review.prediction_id and review.prediction else ""
+
+    @extend_schema_field(ModelProvenanceSerializer(allow_null=True))
+    def get_model(self, review: Review) -> dict | None:
+        memo = self.context.setdefault("_model_provenance", {})
+        if review.model_version_id not in memo:
+            memo[review.model_version_id] = model_provenance_data(review.model_version)
+        return memo[review.model_version_id]
 
 
 class ReviewCreateSerializer(serializers.Serializer):
@@ -68,6 +89,15 @@ class QueueItemSerializer(serializers.Serializer):
     target_hours = serializers.FloatField()
     overdue = serializers.BooleanField()
     second_opinion = serializers.BooleanField()
+    deferred = serializers.BooleanField(source="prediction.deferred", help_text="Ranked right after urgent readings.")
+    recognised = serializers.BooleanField(source="prediction.recognised", help_text="False ones wait last.")
+    refusal_reason = serializers.CharField(source="prediction.refusal_reason")
+    model = serializers.SerializerMethodField()
+
+    @extend_schema_field(ModelProvenanceSerializer)
+    def get_model(self, item) -> dict:
+        prediction = item.prediction
+        return model_provenance_data(prediction.model_version, getattr(prediction, "provenance", None))
 
 
 @extend_schema_view(
@@ -83,7 +113,7 @@ class ReviewViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
 
     def get_queryset(self):
         return scan_rows_visible_to(Review.objects.all(), self.request.user).select_related(
-            "scan", "model_version", "reviewer"
+            "scan", "model_version", "reviewer", "prediction"
         )
 
     @extend_schema(

@@ -27,8 +27,13 @@ IDENTIFIED_FIELDS = [
     "eye",
     "acquired_on",
     "model_version",
+    "synthetic",
+    "model_notice",
     "ai_label",
     "ai_urgency",
+    "deferred",
+    "recognised",
+    "refusal_reason",
     "decision",
     "label",
     "agrees_with_ai",
@@ -43,8 +48,13 @@ DEIDENTIFIED_FIELDS = [
     "eye",
     "acquired_year",
     "model_version",
+    "synthetic",
+    "model_notice",
     "ai_label",
     "ai_urgency",
+    "deferred",
+    "recognised",
+    "refusal_reason",
     "decision",
     "label",
     "agrees_with_ai",
@@ -63,15 +73,30 @@ def _utc(value) -> str:
 
 
 def reviews_export_rows(*, user, deidentified: bool) -> list[dict]:
-    """One row per decision (primary and second opinions) on the patients the user may export."""
+    """One row per decision (primary and second opinions) on the patients the user may export.
+
+    Each row says what the AI's side was: a suggestion (``ai_label``), a deferral (``deferred``: the AI was unsure,
+    the doctor read it without a suggestion) or an image not recognised as OCT (``recognised`` false, with the
+    reason), and whether the model was a synthetic/non-clinical one, so no analysis mistakes either for a diagnosis.
+    """
+    from mlcore.selectors import model_versions_provenance
+
+    reviews = list(reviews_for_export(user=user))
+    provenance = model_versions_provenance(model_versions={r.model_version for r in reviews if r.model_version})
     rows = []
-    for review in reviews_for_export(user=user):
+    for review in reviews:
         scan, patient = review.scan, review.scan.patient
+        model = provenance.get(review.model_version_id) or {}
         common = {
             "eye": scan.eye,
             "model_version": review.model_version.version if review.model_version else "",
+            "synthetic": model.get("synthetic", ""),
+            "model_notice": model.get("notice", ""),
             "ai_label": review.ai_label,
             "ai_urgency": review.ai_urgency,
+            "deferred": review.ai_deferred,
+            "recognised": review.ai_recognised,
+            "refusal_reason": review.prediction.refusal_reason if review.prediction else "",
             "decision": review.decision,
             "label": review.label,
             "agrees_with_ai": review.agrees_with_ai,

@@ -117,19 +117,24 @@ def _items(scans, *, now: dt.datetime, second_opinion: bool) -> list[QueueItem]:
 
 
 def review_queue(*, user, now: dt.datetime | None = None, offset: int = 0, limit: int | None = None) -> list[QueueItem]:
-    """Unreviewed readings the user may decide, second opinions asked of them first: urgency, then uncertainty
-    (least certain first), then longest waiting. ``offset``/``limit`` page it in SQL; two queries."""
+    """Unreviewed readings the user may decide, second opinions asked of them first: urgency (a deferred reading
+    right after the urgent ones, an image not recognised as OCT last), then uncertainty (least certain first), then
+    longest waiting. ``offset``/``limit`` page it in SQL; two queries, and at most one more for the readings'
+    model provenance (``item.prediction.provenance``)."""
+    from .selectors import predictions_with_provenance
+
     now = now or timezone.now()
     asked = _items(_asked(user), now=now, second_opinion=True)
     asked_ids = [item.scan.pk for item in asked]
-    head = asked[offset : None if limit is None else offset + limit]
+    items = asked[offset : None if limit is None else offset + limit]
     rest_offset = max(0, offset - len(asked))
-    rest_limit = None if limit is None else limit - len(head)
-    if rest_limit == 0:
-        return head
-    waiting = _waiting(user).exclude(pk__in=asked_ids)
-    waiting = waiting[rest_offset:] if rest_limit is None else waiting[rest_offset : rest_offset + rest_limit]
-    return head + _items(waiting, now=now, second_opinion=False)
+    rest_limit = None if limit is None else limit - len(items)
+    if rest_limit != 0:
+        waiting = _waiting(user).exclude(pk__in=asked_ids)
+        waiting = waiting[rest_offset:] if rest_limit is None else waiting[rest_offset : rest_offset + rest_limit]
+        items = items + _items(waiting, now=now, second_opinion=False)
+    predictions_with_provenance(item.prediction for item in items)
+    return items
 
 
 class ReviewQueueList:
@@ -272,6 +277,6 @@ def reviews_for_export(*, user) -> QuerySet[Review]:
     """Decisions the user may export: their visible patients only."""
     return (
         scan_rows_visible_to(Review.objects.all(), user, action="export")
-        .select_related("scan", "scan__patient", "model_version", "reviewer")
+        .select_related("scan", "scan__patient", "model_version", "reviewer", "prediction")
         .order_by("created_at", "pk")
     )

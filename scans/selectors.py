@@ -113,13 +113,22 @@ def _scan_when(scan: Scan) -> dt.datetime:
 
 
 def scan_timeline_entries(patient: Patient) -> list[TimelineEntry]:
-    """Timeline source for patients.timeline (one query for any number of scans)."""
+    """Timeline source for patients.timeline (one query for any number of scans, at most one more for the model
+    provenance of their readings). Each classified scan says what the AI made of it and which model did."""
     from .review_selectors import decision_text, scans_with_decision
 
+    scans = list(
+        scans_with_decision(patient_scans_list(patient=patient).select_related("queue_prediction__model_version"))
+    )
+    predictions_with_provenance(scan.queue_prediction for scan in scans)
     entries = []
-    for scan in scans_with_decision(patient_scans_list(patient=patient)):
+    for scan in scans:
         kind = "OCT volume" if scan.is_volume else "Scan"
         decided = f" · doctor: {decision_text(scan)}" if scan.decision_code else ""
+        reading = scan.queue_prediction  # the most pressing reading: what the queue showed the doctor
+        if reading is not None:
+            said = reading.outcome_text or f"{reading.label} ({reading.urgency})"
+            decided = f" · AI: {said}{decided}"
         entries.append(
             TimelineEntry(
                 when=_scan_when(scan),
@@ -136,6 +145,8 @@ def scan_timeline_entries(patient: Patient) -> list[TimelineEntry]:
                     "ai_status_label": scan.get_ai_status_display(),
                     "decision": scan.decision_code or "",
                     "decision_label": scan.decision_label or "",
+                    "ai_outcome": reading.outcome if reading is not None else "",
+                    "provenance": reading.provenance if reading is not None else None,
                 },
             )
         )
@@ -150,11 +161,25 @@ def scan_predictions_current(*, scan: Scan) -> list[Prediction]:
     newest = scan.predictions.filter(frame__in=frames).order_by("-created_at", "-pk").first()
     if newest is None:
         return []
-    return list(
+    return predictions_with_provenance(
         scan.predictions.filter(model_version_id=newest.model_version_id, frame__in=frames)
         .select_related("model_version")
         .order_by("frame")
     )
+
+
+def predictions_with_provenance(predictions) -> list:
+    """The readings, each with ``provenance`` (``mlcore.selectors.model_version_provenance`` of its model version):
+    every place that shows a reading says which model made it and whether that model may be used clinically.
+    At most one query per call however many readings (select their ``model_version`` with them)."""
+    from mlcore.selectors import model_versions_provenance
+
+    predictions = list(predictions)
+    present = [p for p in predictions if p is not None]
+    by_version = model_versions_provenance(model_versions=[p.model_version for p in present])
+    for prediction in present:
+        prediction.provenance = by_version.get(prediction.model_version_id)
+    return predictions
 
 
 def prediction_heatmap_open(*, prediction: Prediction):

@@ -18,12 +18,12 @@ from patients.models import Patient
 from .errors import IntegrityError
 from .models import Scan
 from .review_selectors import scan_prediction_for_review, scan_reviews
-from .selectors import prediction_heatmap_open, scan_file_open, scan_frame_png
+from .selectors import prediction_heatmap_open, predictions_with_provenance, scan_file_open, scan_frame_png
 
 
 def _latin1(text: str) -> str:
-    """The PDF core fonts are Latin-1; anything else prints as '?' rather than failing the report."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
+    """The PDF core fonts are Latin-1; dashes print as '-', anything else as '?' rather than failing the report."""
+    return str(text).replace("—", "-").replace("–", "-").encode("latin-1", "replace").decode("latin-1")
 
 
 def visit_scans(*, patient: Patient, eye: str, day: dt.date | None = None) -> tuple[dt.date | None, list[Scan]]:
@@ -54,6 +54,26 @@ def _heatmap(prediction) -> bytes | None:
         return None
 
 
+def _reading_lines(prediction) -> list[tuple[str, bool]]:
+    """The AI's part of the report. A deferred reading prints no label or probabilities (it is read without the
+    AI's suggestion), a refused image says it was not recognised; every reading names its model, a synthetic or
+    non-clinical one in so many words (bold), and an evaluated one with its headline figures."""
+    if prediction.suggests:
+        probabilities = ", ".join(f"{k} {v:.3f}" for k, v in prediction.probabilities.items())
+        lines = [
+            f"AI reading: {prediction.label} (confidence {prediction.confidence:.2f}, "
+            f"uncertainty {prediction.uncertainty:.2f}, urgency {prediction.urgency})",
+            f"Probabilities: {probabilities}",
+        ]
+    else:
+        lines = [f"AI reading: {prediction.outcome_text}"]
+    provenance = prediction.provenance
+    lines += [f"Model version: {provenance['version']}", f"Model evaluation: {provenance['headline_text']}"]
+    return [(line, False) for line in lines] + (
+        [(f"Model: {provenance['notice']}", True)] if provenance["notice"] else []
+    )
+
+
 def visit_report_pdf(*, patient: Patient, eye: str, day: dt.date | None = None, clinic_name: str = "") -> bytes:
     day, scans = visit_scans(patient=patient, eye=eye, day=day)
     pdf = FPDF(format="A4")
@@ -71,6 +91,7 @@ def visit_report_pdf(*, patient: Patient, eye: str, day: dt.date | None = None, 
         pdf.cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     for scan in scans:
         prediction = scan_prediction_for_review(scan=scan)
+        predictions_with_provenance([prediction])
         reviews = scan_reviews(scan=scan)
         pdf.ln(4)
         pdf.set_font("Helvetica", "B", 12)
@@ -92,20 +113,16 @@ def visit_report_pdf(*, patient: Patient, eye: str, day: dt.date | None = None, 
         if prediction is None:
             pdf.cell(0, 6, _latin1(f"AI reading: {scan.get_ai_status_display()}"), new_x="LMARGIN", new_y="NEXT")
         else:
-            probabilities = ", ".join(f"{k} {v:.3f}" for k, v in prediction.probabilities.items())
-            for line in (
-                f"AI reading: {prediction.label} (confidence {prediction.confidence:.2f}, "
-                f"uncertainty {prediction.uncertainty:.2f}, urgency {prediction.urgency})",
-                f"Probabilities: {probabilities}",
-                f"Model version: {prediction.model_version.version}",
-            ):
-                pdf.cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+            for line, bold in _reading_lines(prediction):
+                pdf.set_font("Helvetica", "B" if bold else "", 10)
+                pdf.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("Helvetica", size=10)
         if not reviews:
             pdf.cell(0, 6, "Doctor's decision: not yet reviewed.", new_x="LMARGIN", new_y="NEXT")
         for review in reviews:
             who = review.reviewer.get_full_name() or review.reviewer.get_username()
             kind = "Second opinion" if review.is_second_opinion else "Doctor's decision"
-            text = f"{kind}: {review.get_decision_display()}"
+            text = f"{kind}: {review.decision_display}"
             if review.label:
                 text += f" - {review.label}"
             text += f" by {who}, {timezone.localtime(review.created_at):%d.%m.%Y %H:%M}"
