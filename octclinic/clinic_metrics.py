@@ -26,14 +26,25 @@ def scans_by_ai_status():
 
 
 def predictions_by_label():
+    """Readings per suggested label; a deferred or refused reading counts under its ``outcome`` with no label, as it
+    suggested no diagnosis (a label series must not grow with readings the AI was unsure of)."""
     from scans.models import Prediction
 
     counter = CounterMetricFamily(
-        "octclinic_predictions", "AI readings by label and model version", labels=["label", "model_version"]
+        "octclinic_predictions",
+        "AI readings by outcome, label and model version",
+        labels=["outcome", "label", "model_version"],
     )
-    rows = Prediction.objects.values("label", version=F("model_version__version")).annotate(n=Count("pk"))
+    rows = Prediction.objects.values("label", "deferred", "recognised", version=F("model_version__version")).annotate(
+        n=Count("pk")
+    )
+    totals: dict[tuple[str, str, str], int] = {}
     for row in rows:
-        counter.add_metric([row["label"], row["version"]], row["n"])
+        outcome = "unrecognised" if not row["recognised"] else ("deferred" if row["deferred"] else "suggestion")
+        key = (outcome, row["label"] if outcome == "suggestion" else "", row["version"])
+        totals[key] = totals.get(key, 0) + row["n"]
+    for key, n in sorted(totals.items()):
+        counter.add_metric(list(key), n)
     yield counter
 
 

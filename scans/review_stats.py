@@ -2,7 +2,10 @@
 
 All aggregate in the database (a fixed number of queries however many scans) and respect the user's reach.
 Agreement counts primary decisions only, approved (agrees) against corrected (disagrees); ungradable scans
-say nothing about the model's reading and are left out.
+say nothing about the model's reading and are left out, and so are decisions on readings the AI deferred or did not
+recognise as an OCT B-scan: it suggested nothing there, so the doctor's label neither agrees nor disagrees with it.
+Turnaround is grouped by the queue class the reading waited in (``deferred`` and ``unrecognised`` beside the
+urgencies), as the queue's targets are.
 """
 
 from __future__ import annotations
@@ -14,12 +17,24 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from .access import scan_rows_visible_to, scans_visible_to
-from .models import AiStatus, Review, ReviewDecision
+from .models import DEFERRED, UNRECOGNISED, AiStatus, Review, ReviewDecision
 
 
 def _week_start(day: dt.date) -> dt.date:
@@ -110,6 +125,8 @@ def agreement_by_model_version(*, weeks: int = 12, now: dt.datetime | None = Non
             is_second_opinion=False,
             model_version__isnull=False,
             decision__in=[ReviewDecision.APPROVED, ReviewDecision.CORRECTED],
+            ai_deferred=False,
+            ai_recognised=True,
             # A datetime bound (not created_at__date) so that review_created_idx serves it.
             created_at__gte=dt.datetime.combine(starts[0], dt.time.min, tzinfo=timezone.get_current_timezone()),
         )
@@ -174,8 +191,17 @@ def review_turnaround(
     between the middle two) and 90th percentile (nearest rank). Computed by PostgreSQL where it runs
     (``in_database``), in Python elsewhere; both give the same figures."""
     now = now or timezone.now()
-    decisions = scan_rows_visible_to(Review.objects.all(), user).filter(
-        is_second_opinion=False, queued_at__isnull=False, created_at__gte=now - dt.timedelta(days=days)
+    decisions = (
+        scan_rows_visible_to(Review.objects.all(), user)
+        .filter(is_second_opinion=False, queued_at__isnull=False, created_at__gte=now - dt.timedelta(days=days))
+        .annotate(
+            waited_as=Case(
+                When(ai_recognised=False, then=Value(UNRECOGNISED)),
+                When(ai_deferred=True, then=Value(DEFERRED)),
+                default=F("ai_urgency"),
+                output_field=CharField(),
+            )
+        )
     )
     if in_database is None:
         in_database = connection.vendor == "postgresql"
@@ -183,7 +209,7 @@ def review_turnaround(
         waited = ExpressionWrapper(F("created_at") - F("queued_at"), output_field=DurationField())
         rows = (
             decisions.order_by()
-            .values_list("ai_urgency")
+            .values_list("waited_as")
             .annotate(
                 n=Count("pk"),
                 median=_HoursPercentile(waited, fraction=0.5, kind="percentile_cont"),
@@ -195,7 +221,7 @@ def review_turnaround(
             merged[urgency or "unknown"] = {"count": n, "median_hours": median, "p90_hours": p90}
         return dict(sorted(merged.items()))
     hours: dict[str, list[float]] = {}
-    for urgency, queued_at, decided_at in decisions.values_list("ai_urgency", "queued_at", "created_at"):
+    for urgency, queued_at, decided_at in decisions.values_list("waited_as", "queued_at", "created_at"):
         hours.setdefault(urgency or "unknown", []).append((decided_at - queued_at).total_seconds() / 3600)
     result = {}
     for urgency, values in sorted(hours.items()):
