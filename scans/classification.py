@@ -99,6 +99,9 @@ def _predictions_store(*, scan: Scan, frames: list[int], images: list, readings:
     try:
         overlays = []
         for image, reading in zip(images, readings, strict=True):
+            if reading.heatmap is None:  # e.g. an image not recognised as OCT: no class to explain
+                overlays.append(None)
+                continue
             png = heatmap_overlay_png(image=image, heatmap=reading.heatmap)
             overlay = files.file_store(prefix=files.HEATMAPS, extension=".png", data=png)
             stored.append(overlay.name)
@@ -121,8 +124,8 @@ def _predictions_store(*, scan: Scan, frames: list[int], images: list, readings:
                     deferred=reading.deferred,
                     recognised=reading.recognised,
                     refusal_reason=reading.refusal_reason[:200],
-                    heatmap=overlay.name,
-                    heatmap_sha256=overlay.sha256,
+                    heatmap=overlay.name if overlay else "",
+                    heatmap_sha256=overlay.sha256 if overlay else "",
                     model_ms=reading.model_ms,
                     input_sha256=reading.input_sha256,
                 )
