@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from . import files
 from .errors import IntegrityError
+from .heatmaps import LAYER_EXTENSION
 from .inspection import inspect_file
 from .models import UNRECOGNISED, AiStatus, FileFormat, Prediction, Scan
 from .review_queue_keys import scan_review_queue_refresh
@@ -92,18 +93,19 @@ def scan_classify(*, scan_id: int) -> list[Prediction]:
 
 
 def _predictions_store(*, scan: Scan, frames: list[int], images: list, readings: list) -> list[Prediction]:
-    from mlcore.gradcam import heatmap_overlay_png
+    from mlcore.gradcam import heatmap_layer_png
     from mlcore.models import ModelVersion
 
     stored: list[str] = []
     try:
         overlays = []
-        for image, reading in zip(images, readings, strict=True):
+        for _image, reading in zip(images, readings, strict=True):
             if reading.heatmap is None:  # e.g. an image not recognised as OCT: no class to explain
                 overlays.append(None)
                 continue
-            png = heatmap_overlay_png(image=image, heatmap=reading.heatmap)
-            overlay = files.file_store(prefix=files.HEATMAPS, extension=".png", data=png)
+            # A transparent layer at the scan's size that the viewer lays over the scan (see scans.heatmaps).
+            png = heatmap_layer_png(size=reading.image_size, heatmap=reading.heatmap, box=reading.input_box)
+            overlay = files.file_store(prefix=files.HEATMAPS, extension=LAYER_EXTENSION, data=png)
             stored.append(overlay.name)
             overlays.append(overlay)
         versions = {v.version: v for v in ModelVersion.objects.filter(version__in={r.model_version for r in readings})}

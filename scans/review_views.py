@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .access import action_require, patient_scans_require
+from .heatmaps import heatmap_shown
 from .models import AiStatus, Scan
 from .review import review_decide, review_second_opinion_request
 from .review_forms import ReviewDecisionForm, SecondOpinionForm
@@ -66,8 +67,10 @@ def _review_context(request, scan: Scan, *, form=None, opinion_form=None) -> dic
     reviews = scan_reviews(scan=scan)
     if scan.is_volume and prediction is not None:
         image_url = reverse("scans:frame", kwargs={"uuid": scan.uuid, "number": prediction.frame + 1})
+        image_alt = f"Scan #{scan.pk}, frame {prediction.frame + 1}"
     else:
         image_url = reverse("scans:file", kwargs={"uuid": scan.uuid, "kind": "preview"})
+        image_alt = f"Scan #{scan.pk}"
     mine = next((r for r in reviews if r.reviewer_id == request.user.pk), None)
     primary = next((r for r in reviews if not r.is_second_opinion), None)
     asked = scan.second_opinion_requests.filter(colleague=request.user, review__isnull=True).exists()
@@ -77,6 +80,8 @@ def _review_context(request, scan: Scan, *, form=None, opinion_form=None) -> dic
         "predictions": predictions,
         "prediction": prediction,
         "image_url": image_url,
+        "image_alt": image_alt,
+        "heatmap": prediction if heatmap_shown(prediction) else None,
         "reviews": reviews,
         "disagreement": reviews_disagree(reviews),
         "history": scan_eye_history(scan=scan),

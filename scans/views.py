@@ -20,6 +20,7 @@ from .access import patient_scans_allowed, patient_scans_require
 from .classification import scan_classification_retry
 from .errors import IntakeError, IntegrityError
 from .forms import FrameSelectForm, ScanUploadForm, frames_display
+from .heatmaps import frame_heatmap
 from .models import AiStatus, Scan
 from .selectors import (
     FILE_KINDS,
@@ -127,9 +128,11 @@ def _frame_context(scan: Scan, frame: int, frame_form=None) -> dict:
         "scan": scan,
         "frame": frame,
         "image_url": image_url,
+        "image_alt": f"Scan #{scan.pk}, frame {frame} of {scan.frame_count}" if scan.is_volume else f"Scan #{scan.pk}",
         "previous_frame": frame - 1 if frame > 1 else None,
         "next_frame": frame + 1 if frame < scan.frame_count else None,
         "frame_is_ai": frame in ai_frames,
+        "heatmap": None,  # the reading of this frame whose heatmap is laid over it; scan_detail finds it
         "ai_frames_display": frames_display(scan.ai_frames),
         "frame_form": frame_form
         or FrameSelectForm(initial={"frames": frames_display(scan.ai_frames)}, frame_count=scan.frame_count),
@@ -147,6 +150,7 @@ def scan_detail(request, uuid):
         user=request.user, patient=scan.patient, action="choose_frames"
     )
     context.update(_ai_context(request, scan))
+    context["heatmap"] = frame_heatmap(context["predictions"], frame - 1)
     if request.htmx and request.htmx.target == "frame-viewer":
         return _private(render(request, "scans/partials/frame_viewer.html", context))
     accessed.send(sender=Scan, instance=scan)
@@ -281,6 +285,7 @@ def _ai_context(request, scan: Scan) -> dict:
         "predictions": predictions,
         "can_retry": patient_scans_allowed(user=request.user, patient=scan.patient, action="add"),
         "ai_polling": {AiStatus.QUEUED: "every 2s", AiStatus.AWAITING_MODEL: "every 30s"}.get(scan.ai_status, ""),
+        "frame_swap": True,  # the scan page: a reading's frame opens in its frame viewer, not a new page
     }
 
 

@@ -16,6 +16,7 @@ from fpdf import FPDF
 from patients.models import Patient
 
 from .errors import IntegrityError
+from .heatmaps import heatmap_is_layer
 from .models import Scan
 from .review_selectors import scan_prediction_for_review, scan_reviews
 from .selectors import prediction_heatmap_open, predictions_with_provenance, scan_file_open, scan_frame_png
@@ -45,13 +46,21 @@ def _scan_image(scan: Scan, prediction) -> bytes | None:
         return None
 
 
-def _heatmap(prediction) -> bytes | None:
+def _heatmap(prediction, image: bytes | None) -> bytes | None:
+    """The heatmap as one printable picture: a stored layer is laid over the scan (alone it is colour on nothing)."""
     if prediction is None or not prediction.heatmap.name:
         return None
     try:
-        return prediction_heatmap_open(prediction=prediction).read()
+        stored = prediction_heatmap_open(prediction=prediction).read()
     except (FileNotFoundError, IntegrityError):
         return None
+    if not heatmap_is_layer(prediction):
+        return stored
+    if image is None:
+        return None
+    from mlcore.gradcam import heatmap_layer_over_png
+
+    return heatmap_layer_over_png(image=image, layer=stored)
 
 
 def _reading_lines(prediction) -> list[tuple[str, bool]]:
@@ -97,7 +106,8 @@ def visit_report_pdf(*, patient: Patient, eye: str, day: dt.date | None = None, 
         pdf.set_font("Helvetica", "B", 12)
         pdf.cell(0, 8, _latin1(f"Scan #{scan.pk} ({scan.get_file_format_display()})"), new_x="LMARGIN", new_y="NEXT")
         y = pdf.get_y()
-        image, heatmap = _scan_image(scan, prediction), _heatmap(prediction)
+        image = _scan_image(scan, prediction)
+        heatmap = _heatmap(prediction, image)
         if pdf.get_y() + 70 > pdf.h - 15:
             pdf.add_page()
             y = pdf.get_y()

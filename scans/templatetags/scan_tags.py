@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
+from scans import heatmaps
 from scans.access import patient_scans_allowed
 from scans.review_selectors import decision_text, scans_with_decision
 from scans.selectors import patient_scans_list
@@ -42,3 +43,9 @@ def scan_upload_url(patient=None, appointment=None) -> str:
     else:
         query = {"patient": getattr(patient, "pk", patient)}
     return f"{reverse('scans:upload')}?{urlencode(query)}"
+
+
+@register.filter
+def heatmap_is_layer(prediction) -> bool:
+    """True when the reading's heatmap is a transparent layer to lay over the scan (see ``scans.heatmaps``)."""
+    return hasattr(prediction, "heatmap") and heatmaps.heatmap_is_layer(prediction)

@@ -1,4 +1,5 @@
-// Review screen keyboard shortcuts: A approve, C correct (to the chosen label), U ungradable, H heatmap, N next.
+// Review screen keyboard shortcuts: A approve, C correct (to the chosen label), U ungradable, N next
+// (H, the heatmap, is heatmap.js's).
 (function () {
   "use strict";
   document.addEventListener("keydown", function (event) {
@@ -6,11 +7,6 @@
     const target = event.target;
     if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
     const key = event.key.toLowerCase();
-    if (key === "h") {
-      const toggle = document.querySelector("[data-heatmap-toggle]");
-      if (toggle) { toggle.click(); event.preventDefault(); }
-      return;
-    }
     const element = document.querySelector('[data-shortcut="' + key + '"]');
     if (!element) return;
     event.preventDefault();
