@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from mlcore.card_figures import card_sections
 from mlcore.exceptions import ModelVersionUnavailable, TrainingBusy, TrainingParamsInvalid
 from mlcore.forms import TrainingStartForm
 from mlcore.models import ModelVersion, ModelVersionLifecycle, TrainingRun
@@ -75,6 +76,7 @@ def model_card(request, version: str):
         "shadow": shadow_agreement_report(candidate=model_version),
         "run": TrainingRun.objects.filter(model_version=model_version).first(),
         "nav": "models",
+        **card_sections(model_version.card),
     }
     return render(request, "mlcore/card.html", context)
 
