@@ -110,3 +110,24 @@ def test_doctor_toggles_and_fades_the_heatmap_over_the_scan(page_factory):
     assert not _layer_shown(page)
     assert not failed, failed
     assert not [e for e in errors if not e.startswith("Failed to load resource")], errors  # no CSP refusals
+
+
+def test_the_heatmap_appears_over_the_scan_when_the_reading_arrives(page_factory):
+    """The AI panel polls while the scan is queued; once it turns "classified" the frame viewer fetches the map."""
+    doctor = DoctorFactory(username="ida")
+    patient = team_patient(doctor)
+    scan = ScanFactory(patient=patient, data=raster_bytes("PNG", seed=4, size=(320, 240)))
+    Scan.objects.filter(pk=scan.pk).update(ai_status=AiStatus.QUEUED)
+    page = page_factory()
+    page_log_in(page, "ida")
+    page.goto(reverse("scans:detail", args=[scan.uuid]))
+    page.locator("[data-ai-status=queued]").wait_for()
+    assert page.locator("[data-heatmap-toggle]").count() == 0
+    heatmap = np.ones((8, 8), dtype=np.float32)
+    png = gradcam.heatmap_layer_png(size=(scan.width, scan.height), heatmap=heatmap)
+    stored = files.file_store(prefix=files.HEATMAPS, extension=LAYER_EXTENSION, data=png)
+    Scan.objects.filter(pk=scan.pk).update(ai_status=AiStatus.CLASSIFIED)
+    PredictionFactory(scan=scan, label="DRUSEN", heatmap=stored.name, heatmap_sha256=stored.sha256)
+    page.locator("[data-heatmap-layer]").wait_for(timeout=10_000)  # next poll (every 2 s), then the frame viewer
+    assert page.locator("[data-heatmap-label]").inner_text() == "DRUSEN"
+    assert page.locator("[data-heatmap-toggle]").get_attribute("aria-pressed") == "true"
