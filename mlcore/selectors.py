@@ -101,23 +101,25 @@ def _headline_text(headline: dict | None) -> str:
     )
 
 
+def model_version_notice(*, model_version: ModelVersion) -> str:
+    """What a reading of this model must say in plain sight ("" for a clinical model); from the card, no query:
+    "synthetic demo model — not for clinical use", or "<intended use> model — not for clinical use" when the card
+    names an ``intended_use`` other than "clinical"."""
+    if model_version.is_synthetic:
+        return SYNTHETIC_NOTICE
+    card = model_version.card if isinstance(model_version.card, dict) else {}
+    intended_use = str(card.get("intended_use") or "").strip()[:40]
+    return "" if intended_use.lower() in ("", "clinical") else f"{intended_use} model — not for clinical use"
+
+
 def _provenance(model_version: ModelVersion, evaluation: dict | None) -> dict:
     card = model_version.card if isinstance(model_version.card, dict) else {}
-    synthetic = model_version.is_synthetic
-    intended_use = card.get("intended_use")
-    intended_use = str(intended_use).strip()[:40] if intended_use else ""
-    clinical_use = not synthetic and intended_use.lower() in ("", "clinical")
-    if synthetic:
-        notice = SYNTHETIC_NOTICE
-    elif not clinical_use:
-        notice = f"{intended_use} model — not for clinical use"
-    else:
-        notice = ""
+    notice = model_version_notice(model_version=model_version)
     headline = _card_headline(card) or _headline(evaluation, source="test_split")
     return {
         "version": model_version.version,
-        "synthetic": synthetic,
-        "clinical_use": clinical_use,
+        "synthetic": model_version.is_synthetic,
+        "clinical_use": not notice,
         "notice": notice,
         "headline": headline,
         "headline_text": _headline_text(headline),

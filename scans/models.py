@@ -178,7 +178,7 @@ class Prediction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Prediction #{self.pk} of scan #{self.scan_id} ({self.label or self.outcome})"
+        return f"Prediction #{self.pk} of scan #{self.scan_id} ({self.label if self.suggests else self.outcome})"
 
     @property
     def outcome(self) -> str:

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from mlcore.selectors import model_version_notice, model_version_provenance
 from patients.access import rows_of_visible_patients
 
 from .access import action_allowed
@@ -46,14 +47,22 @@ class PredictionAdmin(admin.ModelAdmin):
         "pk",
         "scan_link",
         "frame",
-        "label",
+        "ai_reading",
         "confidence",
         "uncertainty",
         "urgency",
         "model_version",
         "review_link",
     )
-    list_filter = (ReviewStatusFilter, "label", "urgency", "model_version", "needs_careful_review")
+    list_filter = (
+        ReviewStatusFilter,
+        "label",
+        "urgency",
+        "deferred",
+        "recognised",
+        "model_version",
+        "needs_careful_review",
+    )
     list_select_related = ("scan", "model_version")
     readonly_fields = [f.name for f in Prediction._meta.fields]
     actions = ["approve_selected"]
@@ -62,6 +71,14 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.display(description="Scan", ordering="scan_id")
     def scan_link(self, obj):
         return f"Scan #{obj.scan_id} ({obj.scan.eye})"
+
+    @admin.display(description="AI reading", ordering="label")
+    def ai_reading(self, obj):
+        """The label only where the AI suggested one (a deferred reading is read without it), and the model's
+        notice when it is not for clinical use (the card is on the row already: no query)."""
+        text = obj.label if obj.suggests else obj.outcome_text
+        notice = model_version_notice(model_version=obj.model_version)
+        return f"{text} ({notice})" if notice else text
 
     @admin.display(description="Review")
     def review_link(self, obj):
@@ -131,6 +148,7 @@ class PredictionAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": f"Review prediction #{prediction.pk}",
             "prediction": prediction,
+            "provenance": model_version_provenance(model_version=prediction.model_version),
             "form": form,
             "opts": self.model._meta,
         }

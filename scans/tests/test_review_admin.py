@@ -71,5 +71,5 @@ def test_filters(doctor_client, doctor, query, expected):
     waiting_reading(patient, label="NORMAL")
     Review.objects.create(scan=done.scan, prediction=done, decision="approved", label="CNV", reviewer=doctor)
     page = doctor_client.get(reverse(CHANGELIST) + query).content.decode()
-    shown = {label for label in ("CNV", "DME", "NORMAL") if f'<td class="field-label">{label}</td>' in page}
+    shown = {label for label in ("CNV", "DME", "NORMAL") if f'<td class="field-ai_reading">{label}</td>' in page}
     assert shown == expected
