@@ -23,7 +23,6 @@ from scans.factories import PredictionFactory, ScanFactory
 from scans.heatmaps import LAYER_EXTENSION, heatmap_shown
 from scans.models import AiStatus, Scan
 from scans.services import scan_upload
-from scans.tests.ai_helpers import uploaded_scan
 from scans.tests.builders import TODAY, opt_volume_bytes, png_bytes
 from scans.visit_report import _heatmap
 
@@ -42,8 +41,8 @@ def layer_reading(scan: Scan, *, label: str = "CNV", frame: int = 0, **extra):
     )
 
 
-def test_new_readings_store_an_rgba_layer_at_the_scans_size(deployed_model, doctor_client, patient):
-    scan = uploaded_scan(patient, seed=4)
+def test_new_readings_store_an_rgba_layer_at_the_scans_size(deployed_model, doctor_client, patient, kermany_jpegs):
+    scan = ScanFactory(patient=patient, data=kermany_jpegs[0].read_bytes())  # a real B-scan: recognised as OCT
     (prediction,) = scan_classify(scan_id=scan.pk)
     assert prediction.heatmap.name.startswith("scans/heatmaps/") and prediction.heatmap.name.endswith(LAYER_EXTENSION)
     with default_storage.open(prediction.heatmap.name, "rb") as handle:
@@ -97,6 +96,13 @@ def test_a_reading_without_a_heatmap_shows_the_scan_alone(doctor_client, patient
     for name in ("scans:detail", "scans:review"):
         page = doctor_client.get(reverse(name, args=[reading.scan.uuid])).content.decode()
         assert "data-scan-image" in page and "data-heatmap-toggle" not in page
+
+
+def test_a_deferred_reading_shows_no_heatmap_on_either_page(doctor_client, patient):
+    reading = layer_reading(ScanFactory(patient=patient), deferred=True)
+    for name in ("scans:detail", "scans:review"):
+        page = doctor_client.get(reverse(name, args=[reading.scan.uuid])).content.decode()
+        assert "data-scan-image" in page and "data-heatmap-toggle" not in page and "evidence for" not in page
 
 
 def test_deferred_and_unrecognised_readings_show_no_heatmap():
