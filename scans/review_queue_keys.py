@@ -2,10 +2,10 @@
 and decisions.
 
 The queue orders by the most pressing reading (its class — urgent, AI unsure, routine, observation, not an OCT
-image — then the least certain) and counts waiting scans per class; computed per request that means ranking every scan's readings, which does not scale to a clinic's
-archive. So the two services that change the answer — storing readings (``scans.classification``) and recording
-a decision (``scans.review``) — call ``scan_review_queue_refresh`` in their transaction, and the queue pages and
-counts over one partial index.
+image — then the least certain) and counts waiting scans per class; computed per request that means ranking every
+scan's readings, which does not scale to a clinic's archive. So the two services that change the answer — storing
+readings (``scans.classification``) and recording a decision (``scans.review``) — call
+``scan_review_queue_refresh`` in their transaction, and the queue pages and counts over one partial index.
 """
 
 from __future__ import annotations
