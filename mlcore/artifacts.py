@@ -32,6 +32,7 @@ from django.core.files.storage import Storage, default_storage
 from mlcore.exceptions import ArtifactCorrupt
 from mlcore.labels import CLASSES, URGENCY_BY_LABEL
 from mlcore.preprocessing import PREPROCESSING_VERSION
+from mlcore.preprocessing import VERSIONS as PREPROCESSING_VERSIONS
 
 CARD_SCHEMA = 1
 KERAS_NAME, LITERT_NAME, CARD_NAME = "model.keras", "model.tflite", "card.json"
@@ -53,6 +54,14 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     temperature: float = 1.0
     thresholds: dict[str, float] = field(default_factory=dict)
+    # Selective prediction (mlcore.deferral): threshold fitted on validation data, risk-coverage curve.
+    deferral: dict[str, Any] = field(default_factory=dict)
+    # Calibration: the temperature's effect on validation data (ECE before / after).
+    calibration: dict[str, Any] = field(default_factory=dict)
+    # What the OCT check (mlcore.oct_check) is and how it scored on the validation images.
+    oct_check: dict[str, Any] = field(default_factory=dict)
+    # "clinical" or "research" / "demo": what a reading from this model may be used for.
+    intended_use: str = "clinical"
     urgency: dict[str, str] = field(default_factory=lambda: {k: str(v) for k, v in URGENCY_BY_LABEL.items()})
     artifact: dict[str, Any] = field(default_factory=dict)
     exports: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -80,8 +89,8 @@ class ModelCard:
             problems.append(f"card schema {self.schema} (this code reads {CARD_SCHEMA})")
         if list(self.classes) != list(CLASSES):
             problems.append(f"classes {self.classes} differ from {list(CLASSES)}")
-        if self.preprocessing_version != PREPROCESSING_VERSION:
-            problems.append(f"preprocessing {self.preprocessing_version!r} is not {PREPROCESSING_VERSION!r}")
+        if self.preprocessing_version not in PREPROCESSING_VERSIONS:
+            problems.append(f"preprocessing {self.preprocessing_version!r} is unknown to this code")
         if not (isinstance(self.temperature, int | float) and self.temperature > 0):
             problems.append(f"temperature {self.temperature!r} is not positive")
         if problems:

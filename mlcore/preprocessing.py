@@ -1,39 +1,54 @@
-"""The one preprocessing function, shared by training (tf.data) and serving.
+"""The one preprocessing function, shared by training (tf.data) and serving, in versions.
 
 It is written in NumPy/Pillow rather than TensorFlow ops so that a serving worker needs no TensorFlow import
 (cold start), and the training pipeline calls this very function through ``tf.numpy_function``: one code path,
 so the tensors seen in training and in the clinic are identical, byte for byte.
 
-Version ``oct-gray-squash-v1``:
+Every model card records the version it was trained with and serving uses that version, so a model trained
+before a change keeps reading scans exactly as it learned to.
 
-1. decode (JPEG/PNG bytes, a PIL image or a uint8 array) and convert to 8-bit grayscale with Pillow's
-   ITU-R 601-2 luma (some B-scans are stored as RGB, the content is gray);
-2. resize the *whole* B-scan to ``input_size`` x ``input_size`` with Pillow's antialiased bilinear filter.
-   B-scans are 496 px high and 512-1,536 wide; squashing keeps the full lateral extent (a lesion at the edge of
-   a wide scan is not cropped away) and the full depth at the same scale for every width, at the price of a
-   horizontal compression that varies with width, which the network sees in training too;
-3. scale to [-1, 1] exactly as ``keras.applications.inception_v3.preprocess_input`` does (x / 127.5 - 1);
-4. repeat the gray channel three times, because InceptionV3 (and its ImageNet weights) expect RGB.
+Version ``oct-retina-box-v2`` (current):
 
-Change any step and ``PREPROCESSING_VERSION`` must change: it is recorded in each model card and checked when a
-model is loaded.
+1. decode (JPEG/PNG bytes, a PIL image or a uint8 array) to 8-bit grayscale with Pillow's ITU-R 601-2 luma;
+2. find the retina (``mlcore.retina.retina_locate``): the bright layered band's centre line across the width,
+   from intensity profiles of vertical strips; registration fill (pure white wedges) is ignored;
+3. crop the rows from ``ABOVE`` x height above the band's highest point to ``BELOW`` x height below its lowest
+   point (full width), so the retina sits at the same place and nearly the same scale whatever the device's
+   depth window or where the operator left the retina in it;
+4. resize the crop to ``input_size`` x ``input_size`` (antialiased bilinear);
+5. stretch intensities so the crop's 1st and 99.5th percentiles map to -1 and 1: devices differ in gain and
+   contrast curve, a fixed /127.5 would hand the network those differences;
+6. repeat the gray channel three times, because InceptionV3 (and its ImageNet weights) expect RGB.
+
+Version ``oct-gray-squash-v1`` (models trained before): steps 1, 4 on the whole scan, then x / 127.5 - 1.
+
+Change any step and add a version: it is recorded in each model card and checked when a model is loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-PREPROCESSING_VERSION = "oct-gray-squash-v1"
+from mlcore.retina import RetinaGeometry, retina_locate
+
+PREPROCESSING_VERSION = "oct-retina-box-v2"
+LEGACY_VERSION = "oct-gray-squash-v1"
+
+ABOVE = 0.30  # of the image height, kept above the band's centre line (inner retina, raised lesions)
+BELOW = 0.22  # kept below it (RPE, choroid)
+LOW_PERCENTILE, HIGH_PERCENTILE = 1.0, 99.5
 
 ImageInput = bytes | bytearray | memoryview | Image.Image | np.ndarray
 
 
-def image_decode_gray(image: ImageInput) -> Image.Image:
-    """Bring any accepted input to one 8-bit grayscale PIL image, the single starting point of preprocessing."""
+def image_decode(image: ImageInput) -> Image.Image:
+    """Any accepted input as a PIL image in its own mode (colour kept, for the OCT check's colour test)."""
     if isinstance(image, bytes | bytearray | memoryview):
         with Image.open(io.BytesIO(bytes(image))) as opened:
             opened.load()
@@ -53,7 +68,16 @@ def image_decode_gray(image: ImageInput) -> Image.Image:
         raise TypeError(f"Unsupported image type {type(image).__name__}")
     if pil.mode == "I;16" or pil.mode == "I":
         raise ValueError("16-bit images are not supported: export B-scans as 8-bit")
+    return pil
+
+
+def gray_of(pil: Image.Image) -> Image.Image:
     return pil if pil.mode == "L" else pil.convert("L")
+
+
+def image_decode_gray(image: ImageInput) -> Image.Image:
+    """Bring any accepted input to one 8-bit grayscale PIL image, the single starting point of preprocessing."""
+    return gray_of(image_decode(image))
 
 
 def inception_scale(pixels: np.ndarray) -> np.ndarray:
@@ -61,12 +85,74 @@ def inception_scale(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
 
 
-def image_preprocess(image: ImageInput, *, input_size: int) -> np.ndarray:
-    """Return the model input for one image: float32 array of shape (input_size, input_size, 3)."""
-    gray = image_decode_gray(image)
+@dataclass(frozen=True)
+class Prepared:
+    """One image ready for the network, with where its input came from in the original scan."""
+
+    tensor: np.ndarray  # (input_size, input_size, 3) float32 in [-1, 1]
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) of the original image the tensor shows
+    size: tuple[int, int]  # the original (width, height)
+    retina: RetinaGeometry | None  # None for the legacy version
+
+
+def _three_channels(plane: np.ndarray) -> np.ndarray:
+    return np.repeat(plane[:, :, np.newaxis], 3, axis=2)
+
+
+def _legacy(gray: Image.Image, input_size: int) -> Prepared:
     resized = gray.resize((input_size, input_size), Image.Resampling.BILINEAR)
-    scaled = inception_scale(np.asarray(resized, dtype=np.uint8))
-    return np.repeat(scaled[:, :, np.newaxis], 3, axis=2)
+    tensor = _three_channels(inception_scale(np.asarray(resized, dtype=np.uint8)))
+    return Prepared(tensor=tensor, box=(0, 0, *gray.size), size=gray.size, retina=None)
+
+
+def retina_box(geometry: RetinaGeometry, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The crop around the band: full width, from ABOVE over its top to BELOW under its bottom, in the image."""
+    width, height = size
+    top = int(np.floor(geometry.top - ABOVE * height))
+    bottom = int(np.ceil(geometry.bottom + BELOW * height))
+    # A window cut off by the image edge is moved, not shrunk, so the scale stays the same where possible.
+    if top < 0:
+        bottom, top = min(height, bottom - top), 0
+    if bottom > height:
+        top, bottom = max(0, top - (bottom - height)), height
+    return 0, top, width, bottom
+
+
+def intensity_normalise(pixels: np.ndarray) -> np.ndarray:
+    """Map the 1st..99.5th percentile to [-1, 1] (clipped); a flat image maps to -1 rather than dividing by 0."""
+    low, high = np.percentile(pixels, [LOW_PERCENTILE, HIGH_PERCENTILE])
+    span = max(float(high - low), 1.0)
+    scaled = (pixels.astype(np.float32) - np.float32(low)) * np.float32(2.0 / span) - np.float32(1.0)
+    return np.clip(scaled, -1.0, 1.0, out=scaled)
+
+
+def _retina_box_v2(gray: Image.Image, input_size: int) -> Prepared:
+    pixels = np.asarray(gray, dtype=np.uint8)
+    geometry = retina_locate(pixels)
+    box = retina_box(geometry, gray.size)
+    crop = gray.crop(box).resize((input_size, input_size), Image.Resampling.BILINEAR)
+    tensor = _three_channels(intensity_normalise(np.asarray(crop, dtype=np.uint8)))
+    return Prepared(tensor=tensor, box=box, size=gray.size, retina=geometry)
+
+
+VERSIONS: dict[str, Callable[[Image.Image, int], Prepared]] = {
+    PREPROCESSING_VERSION: _retina_box_v2,
+    LEGACY_VERSION: _legacy,
+}
+
+
+def image_prepare(image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION) -> Prepared:
+    """The model input for one image, with its geometry (the heatmap is drawn back into ``box``)."""
+    try:
+        function = VERSIONS[version]
+    except KeyError:
+        raise ValueError(f"Unknown preprocessing version {version!r}") from None
+    return function(image_decode_gray(image), input_size)
+
+
+def image_preprocess(image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION) -> np.ndarray:
+    """Return the model input for one image: float32 array of shape (input_size, input_size, 3)."""
+    return image_prepare(image, input_size=input_size, version=version).tensor
 
 
 def image_size(image: ImageInput) -> tuple[int, int]:

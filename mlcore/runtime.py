@@ -37,12 +37,15 @@ from mlcore.artifacts import ModelCard, artifact_local_path, keras_model_load, m
 from mlcore.calibration import softmax  # noqa: E402
 from mlcore.exceptions import ArtifactCorrupt, ModelVersionUnavailable, NoDeployedModel  # noqa: E402
 from mlcore.labels import CLASSES, Urgency  # noqa: E402
+from mlcore.oct_check import OctCheck, oct_check_measure  # noqa: E402
 from mlcore.preprocessing import (  # noqa: E402
     PREPROCESSING_VERSION,
+    VERSIONS,
     ImageInput,
+    Prepared,
+    gray_of,
     image_checksum,
-    image_preprocess,
-    image_size,
+    image_decode,
 )
 from mlcore.triage import Thresholds, thresholds_current, triage_assess  # noqa: E402
 
@@ -92,7 +95,8 @@ class Reading:
     # False when the image is not a retinal OCT B-scan: then ``label == ""`` and ``urgency is None``.
     recognised: bool = True
     refusal_reason: str = ""
-    input_box: tuple[int, int, int, int] | None = None
+    input_box: tuple[int, int, int, int] | None = None  # the original image's part the model (and heatmap) saw
+    deferral_threshold: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the heatmap array)."""
@@ -115,6 +119,7 @@ class Reading:
             "recognised": self.recognised,
             "refusal_reason": self.refusal_reason,
             "input_box": list(self.input_box) if self.input_box is not None else None,
+            "deferral_threshold": self.deferral_threshold,
         }
 
 
@@ -330,36 +335,73 @@ def readings_from_outputs(
     sizes: Sequence[tuple[int, int]],
     model_ms: float,
     thresholds: Thresholds | None = None,
+    checks: Sequence[OctCheck] | None = None,
+    boxes: Sequence[tuple[int, int, int, int] | None] | None = None,
 ) -> list[Reading]:
     thresholds = thresholds or thresholds_current()
     probabilities = softmax(logits, temperature=loaded.card.temperature)
+    deferral_threshold = deferral_threshold_of(loaded.card)
     readings = []
     for i, p in enumerate(probabilities):
         triage = triage_assess(p, thresholds=thresholds)
+        check = checks[i] if checks is not None else None
+        recognised = check is None or check.recognised
+        deferred = recognised and deferral_threshold is not None and triage.confidence < deferral_threshold
+        reasons = triage.review_reasons
+        if check is not None and not check.recognised:
+            reasons = (f"not recognised as a retinal OCT B-scan: {check.reason}",)
+        elif deferred:
+            reasons = (f"AI unsure: confidence {triage.confidence:.2f} below {deferral_threshold:.2f}", *reasons)
         readings.append(
             Reading(
-                label=triage.label,
+                label=triage.label if recognised else "",
                 probabilities={name: float(v) for name, v in zip(CLASSES, p, strict=True)},
                 confidence=triage.confidence,
                 uncertainty=triage.uncertainty,
-                needs_careful_review=triage.needs_careful_review,
-                review_reasons=triage.review_reasons,
-                urgency=triage.urgency,
+                needs_careful_review=triage.needs_careful_review or deferred or not recognised,
+                review_reasons=reasons,
+                urgency=triage.urgency if recognised else None,
                 model_version=loaded.version,
                 runtime=loaded.runtime,
                 model_ms=model_ms,
                 input_sha256=checksums[i],
                 image_size=sizes[i],
+                preprocessing_version=loaded.card.preprocessing_version,
                 temperature=float(loaded.card.temperature),
-                heatmap=None if cams is None else _heatmap(cams[i], CLASSES.index(triage.label)),
+                heatmap=None if cams is None or not recognised else _heatmap(cams[i], CLASSES.index(triage.label)),
+                deferred=bool(deferred),
+                deferral_threshold=deferral_threshold,
+                recognised=recognised,
+                refusal_reason="" if check is None or check.recognised else check.reason,
+                input_box=boxes[i] if boxes is not None else None,
             )
         )
     return readings
 
 
-def images_prepare(images: Sequence[ImageInput], *, input_size: int) -> np.ndarray:
-    """The serving side of preprocessing: a float32 batch, one ``image_preprocess`` call per image."""
-    return np.stack([image_preprocess(image, input_size=input_size) for image in images])
+def deferral_threshold_of(card: ModelCard) -> float | None:
+    """The version's deferral threshold, unless the clinic switched deferral off (``MLCORE_DEFERRAL``)."""
+    if not _setting("MLCORE_DEFERRAL", True):
+        return None
+    threshold = (card.deferral or {}).get("threshold")
+    return float(threshold) if threshold is not None else None
+
+
+def image_prepare_checked(
+    image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION
+) -> tuple[Prepared, OctCheck]:
+    """Decode once; the model input and the OCT check share the decoded image and the located retina."""
+    pil = image_decode(image)
+    gray = gray_of(pil)
+    prepared = VERSIONS[version](gray, input_size)
+    return prepared, oct_check_measure(pil, np.asarray(gray, dtype=np.uint8), prepared.retina)
+
+
+def images_prepare(
+    images: Sequence[ImageInput], *, input_size: int, version: str = PREPROCESSING_VERSION
+) -> np.ndarray:
+    """The serving side of preprocessing: a float32 batch, the shared preprocessing applied per image."""
+    return np.stack([VERSIONS[version](gray_of(image_decode(image)), input_size).tensor for image in images])
 
 
 def classify(
@@ -379,7 +421,10 @@ def classify(
     readings: list[Reading] = []
     for start in range(0, len(images), step):
         chunk = list(images[start : start + step])
-        batch = images_prepare(chunk, input_size=size)
+        prepared = [
+            image_prepare_checked(image, input_size=size, version=loaded.card.preprocessing_version) for image in chunk
+        ]
+        batch = np.stack([p.tensor for p, _check in prepared])
         began = time.perf_counter()
         logits, cams = loaded.engine.run(batch)
         model_ms = (time.perf_counter() - began) * 1000 / len(chunk)
@@ -388,9 +433,11 @@ def classify(
             logits=logits,
             cams=cams if heatmaps else None,
             checksums=[image_checksum(image) for image in chunk],
-            sizes=[image_size(image) for image in chunk],
+            sizes=[p.size for p, _check in prepared],
             model_ms=model_ms,
             thresholds=thresholds,
+            checks=[check for _p, check in prepared],
+            boxes=[p.box for p, _check in prepared],
         )
     return readings
 

@@ -215,7 +215,7 @@ def training_run_execute(*, run_id: int, on_epoch=None):
     from mlcore.datasets import dataset_snapshot_create, dataset_split_items
     from mlcore.evaluation import model_evaluate
     from mlcore.models import TrainingRun
-    from mlcore.training import TrainingCancelled, model_train_items
+    from mlcore.training import TrainingCancelled, model_train_items, recipe_of
     from mlcore.training_params import TrainingParams
 
     with transaction.atomic():
@@ -280,6 +280,7 @@ def training_run_execute(*, run_id: int, on_epoch=None):
             on_epoch=report,
             should_cancel=cancelled,
             seed=params.seed,
+            recipe=recipe_of(params),
         )
         _run_log(run_id, f"trained in {result.seconds:.0f}s ({result.images_per_second:.1f} images/s)")
         evaluation = model_evaluate(model=result.model, temperature=result.temperature, items=test)
@@ -306,6 +307,8 @@ def training_run_execute(*, run_id: int, on_epoch=None):
                 "steady_images_per_second": result.steady_images_per_second,
             },
             evaluation=evaluation,
+            deferral=result.deferral,
+            calibration=result.calibration,
         )
     except TrainingCancelled:
         _run_log(run_id, "cancelled", status=TrainingRun.Status.CANCELLED, finished_at=timezone.now())
@@ -369,8 +372,13 @@ def model_version_candidate_store(
     metrics: dict[str, Any],
     evaluation: dict[str, Any],
     export_litert: bool = True,
+    deferral: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
+    input_size: int | None = None,
 ) -> ModelVersion:
     """Training → candidate: store artifacts and card, then flip the row and attach the evaluation together."""
+    from mlcore.oct_check import OCT_CHECK_VERSION, oct_check_describe
+
     card = ModelCard(
         version=model_version.version,
         base_weights=base_weights if base_weights in (None, "imagenet") else "file",
@@ -378,6 +386,10 @@ def model_version_candidate_store(
         metrics=metrics,
         temperature=float(temperature),
         thresholds=thresholds_current().as_dict(),
+        deferral=deferral or {},
+        calibration=calibration or {},
+        oct_check={"version": OCT_CHECK_VERSION, "description": oct_check_describe()},
+        intended_use="demo" if training_data.get("synthetic") else "clinical",
     )
     card = artifact_save(model=model, card=card, export_litert=export_litert)
     with transaction.atomic():

@@ -27,6 +27,14 @@ class TrainingParams:
     auto_promote: bool = False  # scheduled retraining: deploy if the gate passes
     seed: int = 0
     synthetic: bool = False  # trained on generated phantoms (the demo); shown on every page naming the version
+    # The recipe (mlcore.training.Recipe): "v2" = warm-up + cosine AdamW, label smoothing, weight EMA;
+    # "plain" = constant-rate Adam keeping the best validation epoch (versions before it).
+    recipe: str = "v2"
+    balanced_epoch: int | None = 640
+    warmup_epochs: int = 3
+    weight_decay: float = 0.02
+    label_smoothing: float = 0.1
+    ema_momentum: float | None = 0.99
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

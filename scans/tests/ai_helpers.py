@@ -5,9 +5,23 @@ from __future__ import annotations
 import datetime as dt
 
 from scans.services import scan_upload
-from scans.tests.builders import png_bytes
 
 SCAN_SIZE = (160, 120)
+
+
+def bscan_png(*, seed: int = 1, size=SCAN_SIZE) -> bytes:
+    """A phantom OCT B-scan (passes the OCT check, so it gets a label) as PNG bytes of the given size."""
+    import io
+
+    from PIL import Image
+
+    from mlcore.phantom import phantom_bscan
+
+    buffer = io.BytesIO()
+    labels = ("CNV", "DME", "DRUSEN", "NORMAL")
+    image = Image.fromarray(phantom_bscan(labels[seed % 4], seed=seed)).resize(size, Image.Resampling.BILINEAR)
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def uploaded_scan(patient, *, seed: int = 1, size=SCAN_SIZE, user=None):
@@ -16,6 +30,6 @@ def uploaded_scan(patient, *, seed: int = 1, size=SCAN_SIZE, user=None):
         eye="OD",
         acquired_on=dt.date(2026, 1, 5),
         file_name="b-scan.png",
-        data=png_bytes(seed=seed, size=size),
+        data=bscan_png(seed=seed, size=size),
         uploaded_by=user,
     )

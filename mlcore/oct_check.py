@@ -1,0 +1,131 @@
+"""Is this a retinal OCT B-scan at all? Refuse what is not, before any CNV/DME/DRUSEN/NORMAL label is given.
+
+The classifier can only choose among four retinal diagnoses, so a fundus photo, a document or a blank frame gets
+one of them, often confidently. This check runs on the same decoded image in the same pass as the
+classification (``mlcore.runtime.classify``) and costs about 3 ms. It is a one-class rule: each measurement must
+lie within the range real B-scans show, so it refuses kinds of image it has never seen as well.
+
+What a B-scan looks like, and the measurement of it (``mlcore.retina`` measures the first four):
+
+* one bright band stands out from a dark background (``contrast``);
+* the band's depth, measured in 16 strips, follows one smooth line across the width (``agreement``);
+* the band is layered left to right: it changes more from row to row than from column to column
+  (``layering``, bounded on both sides: text and interface screenshots are *too* striped);
+* much of the image is dark: vitreous above, deep tissue below (``dark_fraction``, bounded on both sides);
+* speckle: OCT is grainy everywhere, so few neighbouring pixels are exactly equal (``flat``); drawings,
+  documents, screenshots and smooth renderings are full of flat runs;
+* no white areas inside the picture (``white_interior``): only registration fill wedges reaching an edge;
+* no colour beyond a colour map: a colour-coded B-scan's colour is a function of its brightness, a photograph's
+  is not (``colour_spread``: colour variation among pixels of the same brightness).
+
+The bounds are the extremes of the 1,851 real B-scans in ``../shared/oct`` (0.1st/99.9th percentiles) widened
+by a margin, chosen before the non-OCT corpus of ``bench/nonoct_corpus.py`` was measured against them. The
+reason shown to staff names the first failed test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from mlcore.preprocessing import ImageInput, gray_of, image_decode
+from mlcore.retina import RetinaGeometry, retina_locate
+
+OCT_CHECK_VERSION = "oct-check-v1"
+
+MIN_CONTRAST = 0.30  # real B-scans: 0.1st percentile 0.38
+MAX_AGREEMENT = 0.12  # RMS strip distance from the line / height; 99.9th percentile 0.085
+LAYERING = (1.1, 8.5)  # 0.1st / 99.9th percentiles 1.28 / 6.6
+DARK_FRACTION = (0.28, 0.90)  # 0.37 / 0.82
+MIN_STRIPS = 0.8  # 0.1st percentile 0.94
+MAX_FLAT = 0.30  # 99.9th percentile 0.19
+MAX_COLOUR_SPREAD = 0.03  # grey B-scans: 0
+MAX_WHITE_INTERIOR = 0.005  # pure white away from fill wedges; maximum 0.0009
+
+
+@dataclass(frozen=True)
+class OctCheck:
+    recognised: bool
+    reason: str = ""
+    measurements: dict = field(default_factory=dict)
+
+
+def _flat_share(gray: np.ndarray) -> float:
+    """Share of pixels equal to both their right and lower neighbours (registration fill excluded)."""
+    step = max(1, gray.shape[1] // 768)  # every other column of very wide scans is plenty
+    g = gray[:, ::step]
+    same = (g[:-1, :-1] == g[1:, :-1]) & (g[:-1, :-1] == g[:-1, 1:]) & (g[:-1, :-1] < 250)
+    return float(same.mean()) if same.size else 1.0
+
+
+def _colour_spread(pil: Image.Image) -> float:
+    """Colour variation among pixels of equal brightness, in [0, 1]; 0 for gray and for colour-mapped gray."""
+    if pil.mode in ("L", "1", "I", "F", "I;16", "LA"):
+        return 0.0
+    rgb = pil.convert("RGB")
+    if rgb.width > 128:
+        rgb = rgb.resize((128, max(1, round(128 * rgb.height / rgb.width))), Image.Resampling.BOX)
+    pixels = np.asarray(rgb, dtype=np.float32).reshape(-1, 3)
+    luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    bins = np.clip((luma / 8).astype(np.int64), 0, 31)
+    chroma = np.stack([pixels[:, 0] - pixels[:, 1], pixels[:, 1] - pixels[:, 2]], axis=1)
+    counts = np.bincount(bins, minlength=32).astype(np.float64)
+    spread = 0.0
+    for axis in range(2):
+        total = np.bincount(bins, weights=chroma[:, axis], minlength=32)
+        squares = np.bincount(bins, weights=chroma[:, axis] ** 2, minlength=32)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = np.where(counts > 4, squares / counts - (total / counts) ** 2, 0.0)
+        spread += float((np.sqrt(np.clip(variance, 0, None)) * counts).sum() / counts.sum())
+    return spread / 255.0
+
+
+def oct_check_measure(pil: Image.Image, gray: np.ndarray, geometry: RetinaGeometry | None = None) -> OctCheck:
+    """Judge an already decoded image (serving passes what it decoded for the model, nothing is read twice)."""
+    geometry = geometry or retina_locate(gray)
+    measurements = {
+        "contrast": round(geometry.contrast, 4),
+        "agreement": round(geometry.agreement, 4),
+        "layering": round(geometry.layering, 3),
+        "dark_fraction": round(geometry.dark_fraction, 4),
+        "strips_found": round(geometry.strips_found, 3),
+        "flat": round(_flat_share(gray), 4),
+        "colour_spread": round(_colour_spread(pil), 4),
+        "white_interior": round(geometry.white_interior, 5),
+    }
+    tests = [
+        (measurements["colour_spread"] > MAX_COLOUR_SPREAD, "a colour picture, not a grey-scale B-scan"),
+        (measurements["flat"] > MAX_FLAT, "no OCT speckle: a drawing, document, screenshot or blank frame"),
+        (measurements["white_interior"] > MAX_WHITE_INTERIOR, "white areas inside the picture: a page or drawing"),
+        (measurements["strips_found"] < MIN_STRIPS, "no bright band across the width"),
+        (measurements["contrast"] < MIN_CONTRAST, "no bright retina band against a dark background"),
+        (measurements["agreement"] > MAX_AGREEMENT, "no continuous retina band across the width"),
+        (
+            not DARK_FRACTION[0] <= measurements["dark_fraction"] <= DARK_FRACTION[1],
+            "not the dark background of an OCT B-scan",
+        ),
+        (not LAYERING[0] <= measurements["layering"] <= LAYERING[1], "no horizontally layered retina"),
+    ]
+    for failed, reason in tests:
+        if failed:
+            return OctCheck(recognised=False, reason=reason, measurements=measurements)
+    return OctCheck(recognised=True, measurements=measurements)
+
+
+def oct_check(image: ImageInput) -> OctCheck:
+    """Decode and judge one image (bytes, PIL image or uint8 array)."""
+    pil = image_decode(image)
+    gray = np.asarray(gray_of(pil), dtype=np.uint8)
+    return oct_check_measure(pil, gray)
+
+
+def oct_check_describe() -> str:
+    """One line for the model card: what is refused, and the bounds in force."""
+    return (
+        "refuses images that are not retinal OCT B-scans (colour pictures, documents, screenshots, blank or noise "
+        f"frames, fundus and en-face images): band contrast >= {MIN_CONTRAST}, strip agreement <= {MAX_AGREEMENT}, "
+        f"layering {LAYERING[0]}-{LAYERING[1]}, dark share {DARK_FRACTION[0]}-{DARK_FRACTION[1]}, "
+        f"flat share <= {MAX_FLAT}, colour spread <= {MAX_COLOUR_SPREAD}"
+    )
