@@ -16,7 +16,7 @@ from fpdf import FPDF
 from patients.models import Patient
 
 from .errors import IntegrityError
-from .heatmaps import heatmap_is_layer
+from .heatmaps import heatmap_is_layer, heatmap_shown
 from .models import Scan
 from .review_selectors import scan_prediction_for_review, scan_reviews
 from .selectors import prediction_heatmap_open, predictions_with_provenance, scan_file_open, scan_frame_png
@@ -47,8 +47,12 @@ def _scan_image(scan: Scan, prediction) -> bytes | None:
 
 
 def _heatmap(prediction, image: bytes | None) -> bytes | None:
-    """The heatmap as one printable picture: a stored layer is laid over the scan (alone it is colour on nothing)."""
-    if prediction is None or not prediction.heatmap.name:
+    """The heatmap as one printable picture: a stored layer is laid over the scan (alone it is colour on nothing).
+
+    None where the pages show none (``heatmap_shown``): a deferred reading's map would print the very suggestion
+    the deferral withholds, and an unrecognised image has no class to explain.
+    """
+    if not heatmap_shown(prediction):
         return None
     try:
         stored = prediction_heatmap_open(prediction=prediction).read()

@@ -49,3 +49,10 @@ def scan_upload_url(patient=None, appointment=None) -> str:
 def heatmap_is_layer(prediction) -> bool:
     """True when the reading's heatmap is a transparent layer to lay over the scan (see ``scans.heatmaps``)."""
     return hasattr(prediction, "heatmap") and heatmaps.heatmap_is_layer(prediction)
+
+
+@register.filter
+def heatmap_shown(prediction) -> bool:
+    """True when the pages may show the reading's heatmap: not for a deferred or unrecognised reading
+    (``scans.heatmaps.heatmap_shown`` says why)."""
+    return hasattr(prediction, "heatmap") and heatmaps.heatmap_shown(prediction)
