@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from patients.models import Patient
@@ -239,20 +239,31 @@ def scan_eye_history(*, scan: Scan) -> list[Scan]:
 
 
 def scans_with_decision(scans: QuerySet[Scan]) -> QuerySet[Scan]:
-    """Annotate each scan with its decision of record (``decision_code``, ``decision_label``) in the same query,
-    so the gallery and the timeline stay one query however many scans."""
+    """Annotate each scan with its decision of record (``decision_code``, ``decision_label`` and
+    ``decision_ai_suggested``: whether the AI offered a label to decide on) in the same query, so the gallery and
+    the timeline stay one query however many scans."""
     primary = Review.objects.filter(scan=OuterRef("pk"), is_second_opinion=False)
+    suggested = ExpressionWrapper(Q(ai_recognised=True, ai_deferred=False), output_field=BooleanField())
     return scans.annotate(
-        decision_code=Subquery(primary.values("decision")[:1]), decision_label=Subquery(primary.values("label")[:1])
+        decision_code=Subquery(primary.values("decision")[:1]),
+        decision_label=Subquery(primary.values("label")[:1]),
+        decision_ai_suggested=Subquery(primary.annotate(suggested=suggested).values("suggested")[:1]),
     )
 
 
 def decision_text(scan: Scan) -> str:
-    """'Corrected DME', 'Approved CNV', 'Ungradable (image quality)' or '' for an annotated scan."""
+    """'Corrected DME', 'Approved CNV', 'Labelled DME', 'Ungradable (image quality)' or '' for an annotated scan.
+
+    A label chosen where the AI suggested nothing (deferred, or not recognised as OCT) is stored as a correction
+    but corrected nothing: it reads "Labelled", as ``Review.decision_display`` says on the review pages.
+    """
     code = getattr(scan, "decision_code", None)
     if not code:
         return ""
     label = getattr(scan, "decision_label", "") or ""
+    suggested = getattr(scan, "decision_ai_suggested", True)
+    if code == ReviewDecision.CORRECTED and suggested is not None and not suggested:
+        return f"Labelled {label}".strip()
     return f"{ReviewDecision(code).label} {label}".strip()
 
 
