@@ -8,9 +8,11 @@ which the test database rolls back between tests.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.storage import default_storage
 
-from mlcore.artifacts import ModelCard, artifact_save, model_card_load
+from mlcore.artifacts import ModelCard, artifact_save, model_card_load, model_card_save
 from mlcore.models import ModelVersion
 
 TINY_INPUT_SIZE = 75
@@ -26,15 +28,35 @@ def tiny_model_build(*, input_size: int = TINY_INPUT_SIZE, seed: int = 7):
     return classifier_build(input_size=input_size, base_weights=None)
 
 
-def tiny_model_version_deploy(*, version: str = "tiny-test", export_litert: bool = True, temperature: float = 1.0):
-    """Return a deployed ``ModelVersion`` backed by a real (tiny, untrained) artifact in default storage."""
+def _tiny_card(*, version: str, export_litert: bool, temperature: float) -> ModelCard:
     card = _built.get(version)
     if card is not None and default_storage.exists(card.artifact["path"]):
-        card = model_card_load(version=version)
+        return model_card_load(version=version)
+    card = ModelCard(version=version, temperature=temperature, training_data={"note": "untrained, for tests"})
+    card = artifact_save(model=tiny_model_build(), card=card, export_litert=export_litert)
+    _built[version] = card
+    return card
+
+
+def tiny_model_version_deploy(
+    *,
+    version: str = "tiny-test",
+    export_litert: bool = True,
+    temperature: float = 1.0,
+    card_updates: dict[str, Any] | None = None,
+):
+    """Return a deployed ``ModelVersion`` backed by a real (tiny, untrained) artifact in default storage.
+
+    ``card_updates`` (e.g. ``{"deferral": {"threshold": 0.99}}``) gives ``version`` a card of its own over the
+    artifact files of "tiny-test": serving reads the deferral threshold, intended use and so on from the stored
+    card, and a test of them should not pay for building and exporting another network.
+    """
+    if card_updates:
+        base = _tiny_card(version="tiny-test", export_litert=export_litert, temperature=temperature)
+        card = ModelCard.from_dict(base.as_dict() | dict(card_updates) | {"version": version})
+        model_card_save(card=card)
     else:
-        card = ModelCard(version=version, temperature=temperature, training_data={"note": "untrained, for tests"})
-        card = artifact_save(model=tiny_model_build(), card=card, export_litert=export_litert)
-        _built[version] = card
+        card = _tiny_card(version=version, export_litert=export_litert, temperature=temperature)
     ModelVersion.objects.filter(status=ModelVersion.Status.DEPLOYED).exclude(version=version).update(
         status=ModelVersion.Status.RETIRED
     )
