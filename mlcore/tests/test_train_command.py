@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from mlcore.models import ModelVersion, TrainingRun
-from mlcore.selectors import model_version_deployed
+from mlcore.selectors import model_version_deployed, model_version_provenance
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +38,27 @@ def test_train_model_refuses_bad_input_clearly(db, tmp_path):
 def test_seed_demo_model_deploys_a_synthetic_model_once(db, settings, tmp_path):
     settings.DATA_DIR = tmp_path
     out = StringIO()
+    # 4 images per class are 3 phantom patients: one each for training, validation and test.
     call_command("seed_demo_model", "--per-class", "4", "--epochs", "1", "--image-size", "75", stdout=out)
     deployed = model_version_deployed()
     assert deployed is not None and deployed.is_synthetic
     assert (tmp_path / "mlcore-phantoms" / "DME").is_dir()
+    # Fitted on its phantom validation split by the training code path, like any trained version's card.
+    card = deployed.card
+    assert card["intended_use"] == "demo" and card["training_data"]["synthetic"] is True
+    validation_n = card["metrics"]["validation_images"]
+    assert validation_n >= 4 and card["deferral"]["validation_n"] == card["calibration"]["validation_n"] == validation_n
+    assert 0 < card["deferral"]["threshold"] <= 1 and card["deferral"]["risk_coverage"]
+    assert card["calibration"]["temperature"] == card["temperature"] > 0
+    provenance = model_version_provenance(model_version=deployed)
+    assert provenance["notice"] == "synthetic demo model — not for clinical use" and not provenance["clinical_use"]
+    assert f"readings under confidence {card['deferral']['threshold']:.2f} are deferred" in out.getvalue()
     call_command("seed_demo_model", stdout=out)
     assert "already deployed" in out.getvalue() and ModelVersion.objects.count() == 1
+
+
+def test_seed_demo_model_needs_phantoms_for_a_validation_split(db, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    with pytest.raises(CommandError, match="at least 3"):
+        call_command("seed_demo_model", "--per-class", "2", stdout=StringIO())
+    assert not TrainingRun.objects.exists()

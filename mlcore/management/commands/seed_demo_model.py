@@ -8,11 +8,26 @@ from mlcore.models import TrainingRun
 from mlcore.selectors import model_version_deployed
 from mlcore.services import model_version_deploy, training_run_execute, training_run_request
 
+# The by-patient split gives a class validation and test patients only from three patients up: without a
+# validation split there is nothing to fit the temperature and the deferral threshold on.
+MIN_PATIENTS_PER_CLASS = 3
+
+
+def demo_patients_per_class(per_class: int) -> int:
+    """Phantom patients per class: two images each as before, but never fewer than the split needs."""
+    if per_class < MIN_PATIENTS_PER_CLASS:
+        raise CommandError(
+            f"--per-class must be at least {MIN_PATIENTS_PER_CLASS}: the demo model's calibration and deferral "
+            "threshold are fitted on a validation split of its own phantom patients"
+        )
+    return max(MIN_PATIENTS_PER_CLASS, per_class // 2)
+
 
 class Command(BaseCommand):
     help = (
-        "Give the demo clinic a model: train a small InceptionV3 on generated phantom B-scans (marked synthetic) "
-        "and deploy it. Does nothing when a version is already deployed."
+        "Give the demo clinic a model: train a small InceptionV3 on generated phantom B-scans (marked synthetic, "
+        "intended use 'demo'; calibration and deferral threshold fitted on its phantom validation split, as for "
+        "any trained version) and deploy it. Does nothing when a version is already deployed."
     )
 
     def add_arguments(self, parser):
@@ -28,7 +43,11 @@ class Command(BaseCommand):
         if deployed is not None and not force:
             self.stdout.write(f"A model is already deployed ({deployed.version}); nothing to do.")
             return
-        folder = phantom_folder_write(Path(settings.DATA_DIR) / "mlcore-phantoms", per_class=per_class)
+        folder = phantom_folder_write(
+            Path(settings.DATA_DIR) / "mlcore-phantoms",
+            per_class=per_class,
+            patients_per_class=demo_patients_per_class(per_class),
+        )
         self.stdout.write(f"Phantom B-scans in {folder}; training a synthetic demo model…")
         params = {
             "data": str(folder),
@@ -49,8 +68,22 @@ class Command(BaseCommand):
         run = training_run_execute(run_id=run.pk, on_epoch=on_epoch)
         if run.status != TrainingRun.Status.SUCCEEDED:
             raise CommandError(f"Demo model training {run.status}: {run.log[-1500:]}")
+        card = run.model_version.card
+        deferral = card.get("deferral") or {}
+        if deferral.get("threshold") is None or not card.get("calibration"):
+            # Deployed without them the demo would offer every reading as a suggestion, however unsure.
+            raise CommandError(
+                f"Candidate {run.model_version.version} has no calibration or deferral threshold (no validation "
+                "split?); it was not deployed"
+            )
         try:
             model_version_deploy(model_version=run.model_version)
         except ModelVersionUnavailable as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Synthetic demo model {run.model_version.version} deployed."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Synthetic demo model {run.model_version.version} deployed (intended use: "
+                f"{card.get('intended_use')}; readings under confidence {deferral['threshold']:.2f} are deferred, "
+                f"{100 * (deferral.get('validation_coverage') or 0):.0f}% of its validation phantoms answered)."
+            )
+        )
