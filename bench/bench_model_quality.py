@@ -263,6 +263,12 @@ def main() -> int:
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--no-gradcam", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--from-json", type=Path, help="print (and --record) a finished run's JSON; trains nothing")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="store the result as the recipe's cross-validation report (mlcore/quality/), shown on model cards",
+    )
     args = parser.parse_args()
     if not (SHARED_OCT / "folds.csv").is_file():
         print(f"SKIPPED: {SHARED_OCT}/folds.csv is absent (a fresh clone without ../shared): nothing to measure")
@@ -282,6 +288,14 @@ def main() -> int:
         "learning_rate": args.learning_rate,
     }
     params = dataclasses.replace(params, **{k: v for k, v in overrides.items() if v is not None})
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        params = TrainingParams(**saved["params"])
+        rows = saved["rows"]
+        result = table_print(rows)
+        if args.record:
+            report_record(rows=rows, result=result, params=params)
+        return 0
     kermany, extra = fold_items()
     print(f"recipe: {json.dumps(params.as_dict())}")
     rows = []
@@ -300,9 +314,42 @@ def main() -> int:
                 args.json.write_text(json.dumps({"params": params.as_dict(), "rows": rows}, indent=1))
     print()
     result = table_print(rows)
+    if args.record:
+        report_record(rows=rows, result=result, params=params)
     if args.json:
         args.json.write_text(json.dumps({"params": params.as_dict(), "rows": rows, **result}, indent=1, default=str))
     return 0
+
+
+def report_record(*, rows: list[dict], result: dict, params) -> None:
+    """Store the run as the recipe's cross-validation report (``mlcore.quality_reports``)."""
+    from mlcore.quality_reports import cv_report_save
+
+    summary = result["summary"]
+    path = cv_report_save(
+        signature=params.recipe_signature(),
+        report={
+            "data": str(SHARED_OCT),
+            "measured_on": time.strftime("%Y-%m-%d"),
+            "protocol": "bench/bench_model_quality.py: folds.csv patient-grouped folds, c8-extra training-only",
+            "folds": len({r["fold"] for r in rows}),
+            "seeds": sorted({r["seed"] for r in rows}),
+            "headline": {
+                "accuracy": summary["accuracy"][0],
+                "accuracy_sd": summary["accuracy"][1],
+                "urgent_sensitivity": summary["urgent_sensitivity"][0],
+                "urgent_specificity": summary["urgent_specificity"][0],
+                "ece": summary["ece"][0],
+                "coverage": summary["coverage"][0],
+                "accuracy_kept": summary["accuracy_kept"][0],
+                "n": sum(r["n_test"] for r in rows if r["seed"] == rows[0]["seed"]),
+                "folds": len({r["fold"] for r in rows}),
+            },
+            "verdicts": result["verdicts"],
+            "rows": [{k: v for k, v in r.items() if k != "history"} for r in rows],
+        },
+    )
+    print(f"recorded as {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,8 @@ class ModelCard:
     calibration: dict[str, Any] = field(default_factory=dict)
     # What the OCT check (mlcore.oct_check) is and how it scored on the validation images.
     oct_check: dict[str, Any] = field(default_factory=dict)
+    # The recipe's patient-grouped cross-validation on the data this version was trained on (mlcore.quality_reports).
+    cross_validation: dict[str, Any] = field(default_factory=dict)
     # "clinical" or "research" / "demo": what a reading from this model may be used for.
     intended_use: str = "clinical"
     urgency: dict[str, str] = field(default_factory=lambda: {k: str(v) for k, v in URGENCY_BY_LABEL.items()})

@@ -35,13 +35,15 @@ from mlcore.retina import RetinaGeometry, retina_locate
 
 OCT_CHECK_VERSION = "oct-check-v1"
 
-MIN_CONTRAST = 0.30  # real B-scans: 0.1st percentile 0.38
-MAX_AGREEMENT = 0.12  # RMS strip distance from the line / height; 99.9th percentile 0.085
-LAYERING = (1.1, 8.5)  # 0.1st / 99.9th percentiles 1.28 / 6.6
-DARK_FRACTION = (0.28, 0.90)  # 0.37 / 0.82
+MIN_CONTRAST = 0.30  # real B-scans: minimum 0.36, 0.1st percentile 0.42
+MAX_AGREEMENT = 0.12  # RMS strip distance from the line / height; 99.9th percentile 0.089, maximum 0.108
+LAYERING = (1.0, 6.5)  # 0.1st / 99.9th percentiles 1.15 / 4.97, extremes 1.13 / 5.57
+DARK_FRACTION = (0.01, 0.85)  # 0.1st / 99.9th percentiles 0.05 / 0.71
 MIN_STRIPS = 0.8  # 0.1st percentile 0.94
-MAX_FLAT = 0.30  # 99.9th percentile 0.19
+MAX_FLAT = 0.30  # 99.9th percentile 0.19, maximum 0.235
 MAX_COLOUR_SPREAD = 0.03  # grey B-scans: 0
+MIN_LEVELS = 24  # grey levels each holding >= 0.1 % of the pixels; B-scans have a continuous range (>= 60)
+MIN_GRAIN = 0.25  # real B-scans: minimum 0.29; re-rendered as other devices: 0.27
 MAX_WHITE_INTERIOR = 0.005  # pure white away from fill wedges; maximum 0.0009
 
 
@@ -58,6 +60,20 @@ def _flat_share(gray: np.ndarray) -> float:
     g = gray[:, ::step]
     same = (g[:-1, :-1] == g[1:, :-1]) & (g[:-1, :-1] == g[:-1, 1:]) & (g[:-1, :-1] < 250)
     return float(same.mean()) if same.size else 1.0
+
+
+def _grain(gray: np.ndarray) -> float:
+    """Pixel-scale roughness: mean step to the next pixel over mean step to the pixel 8 further, along rows.
+
+    Speckle makes neighbouring OCT pixels differ almost as much as distant ones (about 0.6-1); photographs,
+    fundus images and smooth renderings change little from one pixel to the next.
+    """
+    rows = gray[:: max(1, gray.shape[0] // 128)].astype(np.int16)
+    if rows.shape[1] < 10:
+        return 0.0
+    near = float(np.abs(np.diff(rows, axis=1)).mean())
+    far = float(np.abs(rows[:, 8:] - rows[:, :-8]).mean())
+    return near / far if far > 0 else 0.0
 
 
 def _colour_spread(pil: Image.Image) -> float:
@@ -94,10 +110,14 @@ def oct_check_measure(pil: Image.Image, gray: np.ndarray, geometry: RetinaGeomet
         "flat": round(_flat_share(gray), 4),
         "colour_spread": round(_colour_spread(pil), 4),
         "white_interior": round(geometry.white_interior, 5),
+        "grain": round(_grain(gray), 4),
+        "levels": int((np.bincount(gray[::4, ::4].ravel(), minlength=256) >= 0.001 * gray[::4, ::4].size).sum()),
     }
     tests = [
         (measurements["colour_spread"] > MAX_COLOUR_SPREAD, "a colour picture, not a grey-scale B-scan"),
         (measurements["flat"] > MAX_FLAT, "no OCT speckle: a drawing, document, screenshot or blank frame"),
+        (measurements["levels"] < MIN_LEVELS, "too few grey levels: a binary, posterised or drawn picture"),
+        (measurements["grain"] < MIN_GRAIN, "too smooth for OCT speckle: a photograph or fundus image"),
         (measurements["white_interior"] > MAX_WHITE_INTERIOR, "white areas inside the picture: a page or drawing"),
         (measurements["strips_found"] < MIN_STRIPS, "no bright band across the width"),
         (measurements["contrast"] < MIN_CONTRAST, "no bright retina band against a dark background"),

@@ -24,6 +24,7 @@ from PIL import Image
 
 STRIPS = 16
 WORK_WIDTH = 256
+WORK_HEIGHT = 192
 FILL_LEVEL = 250
 
 
@@ -35,7 +36,7 @@ class RetinaGeometry:
     contrast: float  # median over strips of band peak above background, relative to the image's range
     agreement: float  # RMS distance of strip depths from the centre line, relative to the image height
     layering: float  # vertical / horizontal gradient energy within the band (layers run left to right)
-    dark_fraction: float  # share of the image darker than a quarter of its bright level (vitreous, background)
+    dark_fraction: float  # share of the image in the lower half of its log-intensity range (vitreous, background)
     strips_found: float  # share of strips with a band at all
     white_interior: float = 0.0  # share of pure-white pixels not in fill wedges reaching an image edge
 
@@ -44,13 +45,14 @@ class RetinaGeometry:
 
 
 def _work_copy(gray: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The image at a fixed WORK_WIDTH x WORK_HEIGHT, whatever its size and aspect.
+
+    Devices sample a B-scan with different aspect ratios (a 512 x 496 Spectralis scan and the same retina
+    compressed three times laterally); at one fixed shape the measurements below mean the same for both.
+    """
     height, width = gray.shape
-    if width > WORK_WIDTH:
-        small_h = max(8, round(height * WORK_WIDTH / width))
-        small = Image.fromarray(gray).resize((WORK_WIDTH, small_h), Image.Resampling.BOX)
-        array = np.asarray(small, dtype=np.float32)
-    else:
-        array = gray.astype(np.float32)
+    small = Image.fromarray(gray).resize((WORK_WIDTH, WORK_HEIGHT), Image.Resampling.BOX)
+    array = np.asarray(small, dtype=np.float32)
     return array, height / array.shape[0], width / array.shape[1]
 
 
@@ -68,13 +70,14 @@ def retina_locate(gray: np.ndarray) -> RetinaGeometry:
     if fill.mean() > 0.002:
         small = np.where(fill, 0.0, small)
     bright = float(np.percentile(small, 99)) or 1.0
-    dark_fraction = float((small < 0.25 * bright).mean())
+    dark_fraction = _dark_share(small, bright)
     span = max(bright - float(np.percentile(small, 1)), 1.0)
     window = max(3, small_h // 40)
     kernel = np.ones(window, np.float32) / window
     edges = np.linspace(0, small_w, STRIPS + 1).astype(int)
     rows = np.arange(small_h, dtype=np.float64)
     xs, depths, weights, contrasts = [], [], [], []
+
     for left, right in zip(edges[:-1], edges[1:], strict=True):
         if right <= left:
             continue
@@ -86,8 +89,9 @@ def retina_locate(gray: np.ndarray) -> RetinaGeometry:
         contrasts.append(peak / span)
         if total <= 0 or peak <= 0:
             continue
+        depth = float((excess * rows).sum() / total)
         xs.append((left + right) / 2 * scale_x)
-        depths.append(float((excess * rows).sum() / total) * scale_y)
+        depths.append(depth * scale_y)
         weights.append(peak)
     strips_found = len(xs) / STRIPS
     if len(xs) >= 3:
@@ -125,6 +129,19 @@ def _edge_runs(mask: np.ndarray) -> np.ndarray:
             run = np.cumprod(view, axis=axis).astype(bool)
             runs |= np.flip(run, axis=axis) if flipped else run
     return runs
+
+
+def _dark_share(small: np.ndarray, bright: float) -> float:
+    """Share of pixels in the lower half of the image's range on a log scale.
+
+    On a log scale a device's gain adds a constant and its contrast curve (gamma) multiplies, so the position
+    of a pixel between the darkest and brightest levels does not depend on either.
+    """
+    logs = np.log1p(small)
+    low, high = float(np.percentile(logs, 1)), float(np.log1p(bright))
+    if high - low < 1e-6:
+        return 1.0
+    return float(((logs - low) / (high - low) < 0.5).mean())
 
 
 def _layering(small: np.ndarray, centre_rows: np.ndarray) -> float:

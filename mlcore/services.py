@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -203,6 +204,23 @@ def training_items_for(data: str):
     return training_items_collect(source="clinic") if data == "clinic" else folder_items(data, with_sha256=True)
 
 
+def cross_validation_for(params) -> dict | None:
+    """The recipe's recorded cross-validation, when this run trains on the very data it was measured on.
+
+    The report measures the recipe on ``../shared/oct``; a version trained on other data (a clinic's own labels)
+    does not inherit its figures, and its card shows its own held-out split instead.
+    """
+    from mlcore.quality_reports import cv_report_for
+
+    if params.data == "clinic":
+        return None
+    report = cv_report_for(params.recipe_signature())
+    if report is None or not report.get("data"):
+        return None
+    measured_on = Path(str(report["data"])).resolve()
+    return report if Path(params.data).resolve() == measured_on else None
+
+
 def training_run_execute(*, run_id: int, on_epoch=None):
     """Do the run: snapshot the data, train, evaluate on the held-out test split, register a candidate.
 
@@ -309,6 +327,7 @@ def training_run_execute(*, run_id: int, on_epoch=None):
             evaluation=evaluation,
             deferral=result.deferral,
             calibration=result.calibration,
+            cross_validation=cross_validation_for(params),
         )
     except TrainingCancelled:
         _run_log(run_id, "cancelled", status=TrainingRun.Status.CANCELLED, finished_at=timezone.now())
@@ -374,7 +393,7 @@ def model_version_candidate_store(
     export_litert: bool = True,
     deferral: dict[str, Any] | None = None,
     calibration: dict[str, Any] | None = None,
-    input_size: int | None = None,
+    cross_validation: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Training → candidate: store artifacts and card, then flip the row and attach the evaluation together."""
     from mlcore.oct_check import OCT_CHECK_VERSION, oct_check_describe
@@ -388,6 +407,7 @@ def model_version_candidate_store(
         thresholds=thresholds_current().as_dict(),
         deferral=deferral or {},
         calibration=calibration or {},
+        cross_validation=cross_validation or {},
         oct_check={"version": OCT_CHECK_VERSION, "description": oct_check_describe()},
         intended_use="demo" if training_data.get("synthetic") else "clinical",
     )

@@ -16,12 +16,12 @@ MIN_INPUT_SIZE = 75  # InceptionV3's smallest accepted input (mlcore.architectur
 
 @dataclass(frozen=True)
 class TrainingParams:
-    epochs: int = 10
-    input_size: int = 299
+    epochs: int = 20
+    input_size: int = 128
     base_weights: str | None = None  # None | "imagenet" | path to an .h5 file
     fine_tune_depth: int | None = None  # base layers trained from the top; None: all
     data: str = "clinic"  # "clinic" (registered sources) or a folder
-    batch_size: int = 16
+    batch_size: int = 32
     learning_rate: float = 1e-3
     augment: bool = True
     auto_promote: bool = False  # scheduled retraining: deploy if the gate passes
@@ -39,13 +39,18 @@ class TrainingParams:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def recipe_signature(self) -> dict[str, Any]:
+        """What makes two runs the same recipe (not the data, seed or promotion): the key of CV reports."""
+        ignore = {"data", "seed", "auto_promote", "synthetic"}
+        return {k: v for k, v in self.as_dict().items() if k not in ignore}
+
     @classmethod
     def defaults(cls) -> TrainingParams:
         return cls(
-            epochs=int(getattr(settings, "MLCORE_TRAIN_EPOCHS", 10)),
-            input_size=int(getattr(settings, "MLCORE_TRAIN_INPUT_SIZE", 299)),
+            epochs=int(getattr(settings, "MLCORE_TRAIN_EPOCHS", 20)),
+            input_size=int(getattr(settings, "MLCORE_TRAIN_INPUT_SIZE", 128)),
             base_weights=getattr(settings, "MLCORE_TRAIN_BASE_WEIGHTS", None) or None,
-            batch_size=int(getattr(settings, "MLCORE_TRAIN_BATCH_SIZE", 16)),
+            batch_size=int(getattr(settings, "MLCORE_TRAIN_BATCH_SIZE", 32)),
             learning_rate=float(getattr(settings, "MLCORE_TRAIN_LEARNING_RATE", 1e-3)),
         )
 
@@ -73,6 +78,18 @@ class TrainingParams:
             problems.append("fine-tuning depth cannot be negative")
         if self.base_weights not in (None, "imagenet") and not Path(str(self.base_weights)).is_file():
             problems.append("base weights must be 'none', 'imagenet' or an existing weights file")
+        if self.recipe not in ("v2", "plain"):
+            problems.append("recipe must be 'v2' or 'plain'")
+        if self.balanced_epoch is not None and not int(self.batch_size) <= int(self.balanced_epoch) <= 100_000:
+            problems.append("a balanced epoch must hold between one batch and 100,000 images")
+        if not 0 <= int(self.warmup_epochs) < max(int(self.epochs), 1) and int(self.warmup_epochs) != 0:
+            problems.append("warm-up must be shorter than the run")
+        if not 0 <= float(self.weight_decay) < 1:
+            problems.append("weight decay must be between 0 and 1")
+        if not 0 <= float(self.label_smoothing) < 0.5:
+            problems.append("label smoothing must be between 0 and 0.5")
+        if self.ema_momentum is not None and not 0 < float(self.ema_momentum) < 1:
+            problems.append("EMA momentum must be between 0 and 1")
         if self.data != "clinic" and not Path(self.data).is_dir():
             problems.append("data must be 'clinic' or an existing folder")
         if problems:

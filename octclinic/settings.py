@@ -349,10 +349,10 @@ MLCORE_CACHE_DIR = env.str("MLCORE_CACHE_DIR", default=str(DATA_DIR / "mlcore-ca
 MLCORE_EVALUATION_ROOTS = env.list("MLCORE_EVALUATION_ROOTS", default=[])
 
 # --- AI model lifecycle: training, gating, retraining (see docs/mlcore.md) ------------------------------
-MLCORE_TRAIN_EPOCHS = env.int("MLCORE_TRAIN_EPOCHS", default=10)
-MLCORE_TRAIN_INPUT_SIZE = env.int("MLCORE_TRAIN_INPUT_SIZE", default=299)
+MLCORE_TRAIN_EPOCHS = env.int("MLCORE_TRAIN_EPOCHS", default=20)
+MLCORE_TRAIN_INPUT_SIZE = env.int("MLCORE_TRAIN_INPUT_SIZE", default=128)
 MLCORE_TRAIN_BASE_WEIGHTS = env.str("MLCORE_TRAIN_BASE_WEIGHTS", default="")  # "" (none) | imagenet | path
-MLCORE_TRAIN_BATCH_SIZE = env.int("MLCORE_TRAIN_BATCH_SIZE", default=16)
+MLCORE_TRAIN_BATCH_SIZE = env.int("MLCORE_TRAIN_BATCH_SIZE", default=32)
 MLCORE_TRAIN_LEARNING_RATE = env.float("MLCORE_TRAIN_LEARNING_RATE", default=1e-3)
 MLCORE_TRAINING_TIME_LIMIT = env.int("MLCORE_TRAINING_TIME_LIMIT", default=6 * 60 * 60)
 MLCORE_TRAINING_STALE_MINUTES = env.int("MLCORE_TRAINING_STALE_MINUTES", default=120)
