@@ -245,6 +245,10 @@ class Recipe:
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    def epoch_images(self, train_images: int) -> int:
+        """Images in one balanced epoch: ``balanced_epoch``, but never more than four passes over a small set."""
+        return min(int(self.balanced_epoch or train_images), 4 * train_images)
+
     def optimizer(self, *, learning_rate: float, epochs: int, steps_per_epoch: int):
         import keras
 
@@ -475,7 +479,7 @@ def model_train_items(
             layer.trainable = False
     steps_per_epoch = max(1, -(-len(train_items) // batch_size))
     if recipe is not None and recipe.balanced_epoch:
-        steps_per_epoch = max(1, recipe.balanced_epoch // batch_size)
+        steps_per_epoch = max(1, recipe.epoch_images(len(train_items)) // batch_size)
     if recipe is None:  # the plain recipe of earlier versions: constant-rate Adam, best validation epoch kept
         optimizer = keras.optimizers.Adam(learning_rate)
         loss = keras.losses.CategoricalCrossentropy(from_logits=True)
@@ -499,7 +503,6 @@ def model_train_items(
             augmentation=augmentation,
             seed=seed,
         )
-        steps_per_epoch = max(1, recipe.balanced_epoch // batch_size)
         fit_extra = {"steps_per_epoch": steps_per_epoch}  # every batch is class-balanced: no class weights
         images_per_epoch = steps_per_epoch * batch_size
     else:
