@@ -8,6 +8,9 @@ in a throw-away storage folder, then measures, on the same model and the same im
 * bulk throughput: ``runtime.classify`` batches vs ``model.predict`` on the same batch;
 * worker cold start: a fresh subprocess, from process start to the first prediction returned;
 * Grad-CAM: served (same forward pass) vs GradientTape Grad-CAM, and the PNG overlay;
+* the OCT check (``mlcore.oct_check``), which ``runtime.classify`` runs in the same pass as the network: its
+  cost per image on the same images, beside the model's time per image (and as a ratio of it), both as it runs
+  in the pass (on the decoded image and the retina that preprocessing located anyway) and as a standalone call;
 * resident memory of a serving process.
 
 Real B-scans from ../shared/oct are used when present; otherwise generated images (and it says so).
@@ -133,6 +136,65 @@ def _cold_start(data_dir: str, image_path: str, runtime_name: str) -> tuple[floa
     return min(s[0] for s in samples), samples[-1][1]
 
 
+def _oct_check_rows(images: list[bytes], batch, lite) -> tuple[list[tuple], str]:
+    """The OCT check's cost per image beside the model's, on the same images, timed in alternation.
+
+    ``classify`` decodes each image once and locates the retina once (preprocessing crops to it); the check then
+    only adds its own measurements on what is already there (``oct_check_measure`` given the geometry). That cost,
+    and the whole preparation with and without it (``image_prepare_checked`` vs the preprocessing alone), are the
+    figures that matter for serving; ``oct_check(image)`` on its own (decode and locate again) is shown for scale.
+    The model time is the LiteRT engine's forward pass at batch 1 on the same images, the single-scan case.
+    """
+    import numpy as np
+
+    from mlcore import runtime
+    from mlcore.oct_check import oct_check, oct_check_measure
+    from mlcore.preprocessing import VERSIONS, gray_of, image_decode
+
+    version = lite.card.preprocessing_version
+    size = lite.card.input_size
+    decoded = []
+    for image in images:
+        pil = image_decode(image)
+        gray = gray_of(pil)
+        decoded.append((pil, np.asarray(gray, dtype=np.uint8), VERSIONS[version](gray, size).retina))
+    n = len(images)
+    per_call = _interleaved(
+        {
+            "model": lambda: [lite.engine.run(batch[i : i + 1]) for i in range(n)],
+            "check": lambda: [oct_check_measure(pil, gray, retina) for pil, gray, retina in decoded],
+            "prepare": lambda: [VERSIONS[version](gray_of(image_decode(image)), size) for image in images],
+            "prepare_checked": lambda: [
+                runtime.image_prepare_checked(image, input_size=size, version=version) for image in images
+            ],
+            "standalone": lambda: [oct_check(image) for image in images],
+        },
+        rounds=6,
+    )
+    ms = {key: value / n for key, value in per_call.items()}
+    model = ms["model"]
+    added = max(ms["prepare_checked"] - ms["prepare"], 0.0)
+    base = "LiteRT model time/image"
+    rows = [
+        ("model time per image (LiteRT, batch 1)", model, model, "ms", "", None, base),
+        ("OCT check per image, in the pass", ms["check"], model, "ms", "", None, base),
+        ("preprocessing per image (decode + retina crop)", ms["prepare"], model, "ms", "", None, base),
+        ("preprocessing + OCT check (prepare_checked)", ms["prepare_checked"], model, "ms", "", None, base),
+        ("OCT check added to preprocessing", added, model, "ms", "", None, base),
+        ("OCT check standalone (decode + locate + check)", ms["standalone"], model, "ms", "", None, base),
+    ]
+    recognised = sum(
+        runtime.image_prepare_checked(image, input_size=size, version=version)[1].recognised for image in images
+    )
+    summary = (
+        f"OCT check on the same {n} images ({recognised} recognised as OCT): {ms['check']:.1f} ms per image in the "
+        f"pass ({100 * ms['check'] / model:.1f}% of the {model:.1f} ms model time), {added:.1f} ms added to "
+        f"preprocessing ({100 * added / model:.1f}%); standalone {ms['standalone']:.1f} ms "
+        f"({100 * ms['standalone'] / model:.1f}%)"
+    )
+    return rows, summary
+
+
 def main() -> None:
     started = time.perf_counter()
     data_dir = tempfile.mkdtemp(prefix="mlcore-bench-")
@@ -236,6 +298,9 @@ def main() -> None:
     rows.append(("Grad-CAM PNG overlay at scan size", overlay, cam_tape, "ms", "", None))
     rows.append(("Grad-CAM heatmap + overlay", cam_served + overlay, cam_tape, "ms", "", None))
 
+    check_rows, check_summary = _oct_check_rows(images, batch, lite)
+    rows += check_rows
+
     rss_here = psutil.Process().memory_info().rss / 2**20
     rows.append(("resident memory, serving process (LiteRT)", rss_lite, rss_tf, "MiB", "", None))
     rows.append(("resident memory, this bench (Keras+TF+LiteRT)", rss_here, rss_tf, "MiB", "", None))
@@ -248,13 +313,14 @@ def main() -> None:
     }
     print()
     print(f"{'figure':46} {'app':>9} {'baseline':>9} {'ratio':>7}  {'unit':6} {'baseline is':24} target")
-    for name, value, base, unit, target, ok in rows:
-        base_name = baseline_names[unit]
+    for name, value, base, unit, target, ok, *named in rows:
+        base_name = named[0] if named else baseline_names[unit]
         if name.startswith("Grad-CAM"):
             base_name = "GradientTape Grad-CAM"
         verdict = "" if ok is None else ("PASS" if ok else "MISS")
         print(f"{name:46} {value:9.1f} {base:9.1f} {value / base:6.2f}x  {unit:6} {base_name:24} {target} {verdict}")
     print()
+    print(check_summary)
     print(f"LiteRT vs model.predict on {BULK_BATCH} images: max |dlogit| {agree:.1e}")
     print(f"load average at the end (other work on this machine skews timings): {os.getloadavg()}")
     print(f"single scan, model.predict: {single_predict:.1f} ms; bench wall time {time.perf_counter() - started:.0f} s")
