@@ -11,10 +11,29 @@ from mlcore import gradcam, runtime
 
 @pytest.fixture(scope="module")
 def cam_model():
-    """A 139 px model: mixed10 is 3x3 there, so the maps have spatial structure to compare."""
-    from mlcore.testing import tiny_model_build
+    """A 139 px model of the earlier head (mixed10 only, 3x3 there): its map is the textbook Grad-CAM."""
+    import keras
 
-    return tiny_model_build(input_size=139, seed=3)
+    from mlcore.architecture import CAM_LAYER, classifier_build
+
+    keras.utils.set_random_seed(3)
+    return classifier_build(input_size=139, cam_layers=(CAM_LAYER,))
+
+
+def test_the_served_maps_decompose_the_logits_at_mixed7_resolution():
+    """Today's two-scale head: each position's share of a class's logit, summing back to the logit."""
+    import keras
+
+    from mlcore.architecture import classifier_build, serving_function_build
+
+    keras.utils.set_random_seed(4)
+    model = classifier_build(input_size=128)
+    batch = np.random.default_rng(6).uniform(-1, 1, (2, 128, 128, 3)).astype(np.float32)
+    out = serving_function_build(model)(batch)
+    logits, cams = out["logits"].numpy(), out["cams"].numpy()
+    assert cams.shape == (2, 6, 6, 4)  # mixed7's grid at 128 px; mixed10 alone would be 2x2
+    bias = model.get_layer("logits").bias.numpy()
+    np.testing.assert_allclose(cams.sum(axis=(1, 2)), logits - bias, rtol=1e-3, atol=1e-5)
 
 
 def test_served_heatmap_equals_gradient_tape_gradcam(cam_model):
@@ -31,7 +50,9 @@ def test_served_heatmap_equals_gradient_tape_gradcam(cam_model):
 
 
 def test_heatmap_overlay_png_has_the_original_scan_size(tiny_card):
-    scan = np.random.default_rng(2).integers(0, 255, (496, 1536), dtype=np.uint8)
+    from mlcore.phantom import phantom_bscan
+
+    scan = phantom_bscan("CNV", seed=2, width=1536, height=496)  # a B-scan: the OCT check lets it be read
     loaded = runtime.model_load(version=tiny_card.version)
     reading = runtime.classify([scan], heatmaps=True, loaded=loaded)[0]
     assert reading.heatmap is not None and 0.0 <= reading.heatmap.min() <= reading.heatmap.max() <= 1.0
