@@ -7,6 +7,7 @@ from mlcore.exceptions import ModelVersionUnavailable, TrainingBusy, TrainingPar
 from mlcore.models import TrainingRun
 from mlcore.selectors import model_version_deployed
 from mlcore.services import model_version_deploy, training_run_execute, training_run_request
+from mlcore.training_params import TrainingParams
 
 # The by-patient split gives a class validation and test patients only from three patients up: without a
 # validation split there is nothing to fit the temperature and the deferral threshold on.
@@ -55,6 +56,8 @@ class Command(BaseCommand):
             "input_size": image_size,
             "batch_size": 16,
             "learning_rate": 1e-3,
+            # The recipe's warm-up must end before the run does: a short demo run (--epochs 1) warms up less.
+            "warmup_epochs": max(0, min(TrainingParams.warmup_epochs, epochs - 1)),
             "synthetic": True,
         }
         try:
