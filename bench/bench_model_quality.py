@@ -124,6 +124,71 @@ def _retina_peak_share(model, temperature, items, input_size) -> dict:
     return {"n": total, "inside": inside, "uniform": uniform, "share_inside": inside / total if total else None}
 
 
+def oct_check_report(*, per_kind: int = 30, packages: int = 40) -> dict:
+    """The OCT check on every real B-scan of ../shared/oct, on them re-rendered as other devices would, and on
+    the non-OCT corpus (``bench/nonoct_corpus.py``, a seed the thresholds never saw)."""
+    import io
+    from collections import Counter
+
+    import numpy as np
+    from PIL import Image
+
+    from bench.nonoct_corpus import nonoct_corpus
+    from mlcore.oct_check import oct_check
+
+    paths = sorted(p for p in SHARED_OCT.glob("*/*/*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    started = time.perf_counter()
+    refused_real = [p.name for p in paths if not oct_check(p.read_bytes()).recognised]
+    ms_per_image = (time.perf_counter() - started) * 1000 / max(len(paths), 1)
+    rng = np.random.default_rng(0)
+
+    def shifted(gray: np.ndarray, name: str) -> np.ndarray:
+        if name == "crop 880x320":
+            top = max(0, gray.shape[0] // 2 - 160)
+            return np.asarray(Image.fromarray(gray[top : top + 320]).resize((880, 320)))
+        if name == "lateral x1/3":
+            return np.asarray(Image.fromarray(gray).resize((max(64, gray.shape[1] // 3), gray.shape[0])))
+        if name.startswith("gamma"):
+            return (255 * (gray / 255.0) ** float(name.split()[1])).astype(np.uint8)
+        if name == "heavy speckle":
+            return np.clip(gray * rng.gamma(4.0, 0.25, gray.shape), 0, 255).astype(np.uint8)
+        if name == "JPEG q60":
+            buffer = io.BytesIO()
+            Image.fromarray(gray).save(buffer, format="JPEG", quality=60)
+            return np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
+        lut = np.stack([np.clip(np.arange(256) * 1.5, 0, 255), np.arange(256), np.arange(256) * 0.6], 1)
+        return lut.astype(np.uint8)[gray]  # an RGB colour map
+
+    shifts = ["crop 880x320", "lateral x1/3", "gamma 0.6", "gamma 1.6", "heavy speckle", "JPEG q60", "RGB map"]
+    sample = paths[::10]
+    shift_accepted = {}
+    for name in shifts:
+        grays = (np.asarray(Image.open(p).convert("L")) for p in sample)
+        shift_accepted[name] = sum(oct_check(shifted(g, name)).recognised for g in grays)
+    corpus = nonoct_corpus(per_kind=per_kind, packages=packages, seed=2026)
+    refused = Counter(kind for kind, data in corpus if not oct_check(data).recognised)
+    kinds = Counter(kind for kind, _ in corpus)
+    print(
+        f"OCT check: real B-scans accepted {len(paths) - len(refused_real)}/{len(paths)} ({ms_per_image:.1f} ms each)"
+    )
+    for name, accepted in shift_accepted.items():
+        print(f"  re-rendered as another device ({name}): accepted {accepted}/{len(sample)}")
+    total_refused = sum(refused.values())
+    print(f"  non-OCT corpus refused {total_refused}/{len(corpus)} ({total_refused / len(corpus):.3f}):")
+    print("   " + ", ".join(f"{kind} {refused[kind]}/{n}" for kind, n in sorted(kinds.items())))
+    return {
+        "real_accepted": len(paths) - len(refused_real),
+        "real_total": len(paths),
+        "real_refused": refused_real,
+        "shift_accepted": shift_accepted,
+        "shift_sample": len(sample),
+        "nonoct_refused": total_refused,
+        "nonoct_total": len(corpus),
+        "nonoct_by_kind": {kind: [refused[kind], n] for kind, n in kinds.items()},
+        "ms_per_image": ms_per_image,
+    }
+
+
 def run_fold(*, fold: int, seed: int, kermany, extra, params, gradcam: bool) -> dict:
     import numpy as np
 
@@ -262,6 +327,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--no-gradcam", action="store_true")
+    parser.add_argument("--oct-check-only", action="store_true", help="measure the OCT check alone; no training")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--from-json", type=Path, help="print (and --record) a finished run's JSON; trains nothing")
     parser.add_argument(
@@ -288,6 +354,9 @@ def main() -> int:
         "learning_rate": args.learning_rate,
     }
     params = dataclasses.replace(params, **{k: v for k, v in overrides.items() if v is not None})
+    if args.oct_check_only:
+        oct_check_report()
+        return 0
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
         params = TrainingParams(**saved["params"])
@@ -296,6 +365,7 @@ def main() -> int:
         if args.record:
             report_record(rows=rows, result=result, params=params)
         return 0
+    check = oct_check_report()
     kermany, extra = fold_items()
     print(f"recipe: {json.dumps(params.as_dict())}")
     rows = []
@@ -314,6 +384,7 @@ def main() -> int:
                 args.json.write_text(json.dumps({"params": params.as_dict(), "rows": rows}, indent=1))
     print()
     result = table_print(rows)
+    result["oct_check"] = check
     if args.record:
         report_record(rows=rows, result=result, params=params)
     if args.json:

@@ -18,6 +18,8 @@ What a B-scan looks like, and the measurement of it (``mlcore.retina`` measures 
 * no colour beyond a colour map: a colour-coded B-scan's colour is a function of its brightness, a photograph's
   is not (``colour_spread``: colour variation among pixels of the same brightness).
 
+Beyond the hard bounds, an image atypical in two measurements at once (``TYPICAL``) is refused too.
+
 The bounds are the extremes of the 1,851 real B-scans in ``../shared/oct`` (0.1st/99.9th percentiles) widened
 by a margin, chosen before the non-OCT corpus of ``bench/nonoct_corpus.py`` was measured against them. The
 reason shown to staff names the first failed test.
@@ -45,6 +47,16 @@ MAX_COLOUR_SPREAD = 0.03  # grey B-scans: 0
 MIN_LEVELS = 24  # grey levels each holding >= 0.1 % of the pixels; B-scans have a continuous range (>= 60)
 MIN_GRAIN = 0.25  # real B-scans: minimum 0.29; re-rendered as other devices: 0.27
 MAX_WHITE_INTERIOR = 0.005  # pure white away from fill wedges; maximum 0.0009
+# The typical range of each measurement: the 0.5th-99.5th percentiles over the real B-scans together with them
+# re-rendered as other devices would (crop and resize, lateral compression, gamma 0.6 / 1.6, heavy speckle). One
+# measurement outside it happens to real scans; two at once (0.1 % of the real scans) mark an impostor.
+TYPICAL = {
+    "contrast": (0.50, None),
+    "agreement": (None, 0.068),
+    "layering": (1.16, 4.79),
+    "dark_fraction": (0.024, 0.741),
+    "grain": (0.296, None),
+}
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,17 @@ def oct_check_measure(pil: Image.Image, gray: np.ndarray, geometry: RetinaGeomet
     for failed, reason in tests:
         if failed:
             return OctCheck(recognised=False, reason=reason, measurements=measurements)
+    atypical = [
+        name
+        for name, (low, high) in TYPICAL.items()
+        if (low is not None and measurements[name] < low) or (high is not None and measurements[name] > high)
+    ]
+    if len(atypical) >= 2:
+        return OctCheck(
+            recognised=False,
+            reason=f"unlike an OCT B-scan in {' and '.join(name.replace('_', ' ') for name in atypical)}",
+            measurements=measurements,
+        )
     return OctCheck(recognised=True, measurements=measurements)
 
 

@@ -82,8 +82,8 @@ class TrainingParams:
             problems.append("recipe must be 'v2' or 'plain'")
         if self.balanced_epoch is not None and not int(self.batch_size) <= int(self.balanced_epoch) <= 100_000:
             problems.append("a balanced epoch must hold between one batch and 100,000 images")
-        if not 0 <= int(self.warmup_epochs) < max(int(self.epochs), 1) and int(self.warmup_epochs) != 0:
-            problems.append("warm-up must be shorter than the run")
+        if not 0 <= int(self.warmup_epochs) <= 50:
+            problems.append("warm-up must be between 0 and 50 epochs (a short run warms up for fewer)")
         if not 0 <= float(self.weight_decay) < 1:
             problems.append("weight decay must be between 0 and 1")
         if not 0 <= float(self.label_smoothing) < 0.5:
