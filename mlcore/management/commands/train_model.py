@@ -28,12 +28,15 @@ class Command(BaseCommand):
         parser.add_argument("--learning-rate", type=float)
         parser.add_argument("--no-augment", action="store_true")
         parser.add_argument("--seed", type=int)
+        parser.add_argument(
+            "--recipe", choices=("v2", "plain"), help="v2 (default; docs/mlcore.md) or the earlier plain Adam recipe"
+        )
         parser.add_argument("--deploy", action="store_true", help="deploy the new version when training succeeds")
         parser.add_argument("--gate", action="store_true", help="deploy only if not worse than the deployed one")
 
     def handle(self, *args, **options):
         params = {"data": options["data"]}
-        for key in ("epochs", "input_size", "fine_tune_depth", "batch_size", "learning_rate", "seed"):
+        for key in ("epochs", "input_size", "fine_tune_depth", "batch_size", "learning_rate", "seed", "recipe"):
             if options[key] is not None:
                 params[key] = options[key]
         if options["base_weights"] is not None:
@@ -60,6 +63,24 @@ class Command(BaseCommand):
         version = run.model_version
         test = version.card.get("metrics", {}).get("test", {})
         self.stdout.write(self.style.SUCCESS(f"Candidate {version.version} registered; test split: {test}"))
+        card = version.card
+        deferral, calibration = card.get("deferral") or {}, card.get("calibration") or {}
+        if deferral:
+            self.stdout.write(
+                f"calibration: temperature {calibration.get('temperature', 0):.3f}, validation ECE "
+                f"{calibration.get('ece_before') or 0:.3f} -> {calibration.get('ece_after') or 0:.3f}; "
+                f"deferral: readings under confidence {deferral['threshold']:.2f} are deferred ({deferral['validation_coverage']:.0%} of "
+                "validation readings answered)"
+            )
+        cross_validation = card.get("cross_validation") or {}
+        if cross_validation.get("headline"):
+            headline = cross_validation["headline"]
+            self.stdout.write(
+                f"recipe cross-validation ({headline.get('folds')} folds, {cross_validation.get('measured_on')}): "
+                f"accuracy {headline.get('accuracy') or 0:.3f}, urgent sensitivity "
+                f"{headline.get('urgent_sensitivity') or 0:.3f} / "
+                f"specificity {headline.get('urgent_specificity') or 0:.3f}"
+            )
         metrics = version.card.get("metrics", {})
         self.stdout.write(
             f"training time {metrics.get('training_seconds')} s; throughput {metrics.get('images_per_second', 0):.2f} "
