@@ -69,8 +69,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"calibration: temperature {calibration.get('temperature', 0):.3f}, validation ECE "
                 f"{calibration.get('ece_before') or 0:.3f} -> {calibration.get('ece_after') or 0:.3f}; "
-                f"deferral: readings under confidence {deferral['threshold']:.2f} are deferred ({deferral['validation_coverage']:.0%} of "
-                "validation readings answered)"
+                f"deferral: readings under confidence {deferral['threshold']:.2f} are deferred "
+                f"({deferral['validation_coverage']:.0%} of validation readings answered)"
             )
         cross_validation = card.get("cross_validation") or {}
         if cross_validation.get("headline"):
