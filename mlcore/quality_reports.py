@@ -11,9 +11,11 @@ named as a property of the recipe on that data, never of the version itself.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger(__name__)
 QUALITY_DIR = Path(__file__).resolve().parent / "quality"
 
 
@@ -36,8 +38,14 @@ def cv_report_for(signature: dict[str, Any]) -> dict[str, Any] | None:
     path = cv_report_path(signature)
     if not path.is_file():
         return None
-    report = json.loads(path.read_text())
-    if report.get("recipe") != signature:  # a hash collision or a hand-edited file: trust nothing
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        # A damaged report must not fail a finished training run at registration: the card just lacks it.
+        logger.warning("mlcore: cross-validation report %s is unreadable; the card goes without it", path.name)
+        return None
+    # A hash collision or a hand-edited file: trust nothing.
+    if not isinstance(report, dict) or report.get("recipe") != signature:
         return None
     return {
         "headline": report.get("headline"),

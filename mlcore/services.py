@@ -12,6 +12,8 @@ from django.utils import timezone
 from mlcore.artifacts import ModelCard, artifact_save
 from mlcore.exceptions import ModelVersionUnavailable
 from mlcore.models import ModelVersion, ModelVersionLifecycle
+from mlcore.oct_check import OCT_CHECK_VERSION, oct_check_describe
+from mlcore.quality_reports import cv_report_for
 from mlcore.selectors import model_version_deployed, model_version_previous
 from mlcore.triage import thresholds_current
 
@@ -210,8 +212,6 @@ def cross_validation_for(params) -> dict | None:
     The report measures the recipe on ``../shared/oct``; a version trained on other data (a clinic's own labels)
     does not inherit its figures, and its card shows its own held-out split instead.
     """
-    from mlcore.quality_reports import cv_report_for
-
     if params.data == "clinic":
         return None
     report = cv_report_for(params.recipe_signature())
@@ -396,8 +396,6 @@ def model_version_candidate_store(
     cross_validation: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Training → candidate: store artifacts and card, then flip the row and attach the evaluation together."""
-    from mlcore.oct_check import OCT_CHECK_VERSION, oct_check_describe
-
     card = ModelCard(
         version=model_version.version,
         base_weights=base_weights if base_weights in (None, "imagenet") else "file",
