@@ -31,3 +31,12 @@ class TrainingBusy(MlcoreError):
 
 class TrainingParamsInvalid(MlcoreError, ValueError):
     """Training parameters a person typed are unusable; the message says which and why."""
+
+
+class ModelActionRefused(ModelVersionUnavailable):
+    """A registry action a person asked for is refused by a rule (not a candidate, no reason, deploy checks);
+    ``problems`` lists every rule it broke, in words."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems or [])
+        super().__init__(message)
