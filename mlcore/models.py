@@ -49,6 +49,12 @@ class ModelVersionLifecycle(models.Model):
     gating_reason = models.TextField(blank=True)
     gating_report = models.JSONField(default=dict, blank=True)
     evaluation = models.JSONField(default=dict, blank=True, help_text="Held-out test split report.")
+    clinic_evaluation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Report on this clinic's frozen test set (the test split of its latest clinic data snapshot), "
+        "with the snapshot's id and content hash.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -102,6 +108,7 @@ class TrainingRun(models.Model):
     eta_seconds = models.FloatField(null=True, blank=True)
     log = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True, help_text="The Celery worker that runs (ran) it.")
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="mlcore_training_runs"
     )
@@ -150,3 +157,108 @@ class ShadowReading(models.Model):
 
     def __str__(self) -> str:
         return f"shadow reading #{self.pk}"
+
+
+class ModelAction(models.Model):
+    """One registry action, as the audit trail and the version's page show it: who, when, which version, from
+    which to which, why. Written by the services only (append-only); each row also gets an auditlog entry."""
+
+    class Action(models.TextChoices):
+        DEPLOY = "deploy", "Deployed"
+        DEPLOY_REFUSED = "deploy_refused", "Deploy refused"
+        ROLLBACK = "rollback", "Rolled back"
+        RETIRE = "retire", "Retired"
+        GATE_REQUESTED = "gate_requested", "Gate requested"
+        GATE = "gate", "Gate decided"
+        EVALUATION_REQUESTED = "evaluation_requested", "Evaluation requested"
+        EVALUATION = "evaluation", "Evaluated"
+        SHADOW_ON = "shadow_on", "Shadow mode on"
+        SHADOW_OFF = "shadow_off", "Shadow mode off"
+        TRAINING_REQUESTED = "training_requested", "Training requested"
+        TRAINING_CANCELLED = "training_cancelled", "Training cancelled"
+
+    action = models.CharField(max_length=24, choices=Action.choices)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    from_version = models.CharField(max_length=64, blank=True, help_text="What was deployed (or shadowing) before.")
+    to_version = models.CharField(max_length=64, blank=True, help_text="What is deployed (or shadowing) after.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="mlcore_actions"
+    )
+    actor_name = models.CharField(max_length=150, help_text="Username at the time (kept if the account goes).")
+    via = models.CharField(max_length=16, help_text="web, admin, api, command, schedule, demo, worker")
+    reason = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True, help_text="Why the deploy checks were overridden, if they were.")
+    details = models.JSONField(default=dict, blank=True)
+    training_run = models.ForeignKey(
+        "TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        target = self.to_version or (self.model_version.version if self.model_version_id else "")
+        moved = f" ({self.from_version or 'none'} -> {self.to_version or 'none'})" if self.from_version else ""
+        return f"model action #{self.pk}: {self.get_action_display().lower()} {target}{moved}".strip()
+
+
+class ModelJob(models.Model):
+    """A background job on a version (gate, evaluation): queued in the web process, run on the training queue,
+    with progress; never inside a web request."""
+
+    class Kind(models.TextChoices):
+        GATE = "gate", "Compare with the deployed model (gate)"
+        CLINIC_EVALUATION = "clinic_evaluation", "Evaluate on the clinic's frozen test set"
+        FOLDER_EVALUATION = "folder_evaluation", "Evaluate on a labelled folder"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="jobs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    stage = models.CharField(max_length=200, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=16, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One gate (or evaluation) of a version at a time: a double click queues one job, not two.
+            models.UniqueConstraint(
+                fields=["model_version", "kind"],
+                condition=Q(status__in=["queued", "running"]),
+                name="mlcore_single_active_job",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"model job #{self.pk} ({self.kind}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
