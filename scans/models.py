@@ -52,6 +52,14 @@ class Scan(models.Model):
     content_type = models.CharField(max_length=100)
     size_bytes = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
+    sop_instance_uid = models.CharField(
+        "SOP Instance UID",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="A DICOM file's SOP Instance UID (empty for JPEG/PNG/TIFF): one instance is stored once per patient, "
+        "whichever way it arrives (upload, API, C-STORE, PACS, reconciliation).",
+    )
 
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
@@ -104,6 +112,12 @@ class Scan(models.Model):
         constraints = [
             # The duplicate check in scan_upload reports duplicates nicely; this catches the race.
             models.UniqueConstraint(fields=["patient", "sha256"], name="scan_unique_image_per_patient"),
+            # The same DICOM instance re-encoded by another path (C-STORE vs. the file) has other bytes, same UID.
+            models.UniqueConstraint(
+                fields=["patient", "sop_instance_uid"],
+                condition=~models.Q(sop_instance_uid=""),
+                name="scan_unique_dicom_instance_per_patient",
+            ),
         ]
         indexes = [
             models.Index(fields=["patient", "eye", "acquired_on"], name="scan_patient_eye_date_idx"),
