@@ -183,6 +183,11 @@ class Prediction(models.Model):
     heatmap_sha256 = models.CharField(max_length=64, blank=True)
     model_ms = models.FloatField()
     input_sha256 = models.CharField(max_length=64)
+    device = models.CharField(
+        max_length=160,
+        blank=True,
+        help_text="The device that took the scan (DICOM Manufacturer / Model Name, or the booked OCT device).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
