@@ -14,8 +14,8 @@ Reviewing is a separate right (``scans.review_scan``) checked on top of this, in
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from .models import CareTeam, Patient
 
@@ -64,9 +64,9 @@ def patient_visible_to(*, user, patient: Patient) -> bool:
 
 
 def patient_require_visible(*, user, patient: Patient) -> None:
-    """403 for a patient outside the user's reach (same answer whether the patient exists elsewhere or not)."""
+    """404 for a patient outside the user's reach: the same answer as for one that doesn't exist (and as the API's)."""
     if not patient_visible_to(user=user, patient=patient):
-        raise PermissionDenied
+        raise Http404
 
 
 def patient_ids_visible_to(user) -> set[int] | None:
