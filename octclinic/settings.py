@@ -309,6 +309,8 @@ SCANS_DATASET_IMPORT_ROOTS = env.list("SCANS_DATASET_IMPORT_ROOTS", default=[])
 SCANS_DEID_UID_SALT = env.str("SCANS_DEID_UID_SALT", default="")
 # Django's own upload limits sit just above ours so our clearer message wins.
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=200)
+# AI readings per scan: how many frames of a volume staff may choose for the AI (docs/scans.md).
+SCANS_MAX_AI_FRAMES = env.int("SCANS_MAX_AI_FRAMES", default=32)
 
 # --- DICOM networking (see docs/dicom.md) ---------------------------------------------------------
 # The receiver / worklist process (`manage.py dicom_server`): OCT devices send to and query this AE.
@@ -325,8 +327,15 @@ DICOM_ALLOWED_CALLING_AE_TITLES = env.list(
 )
 # The system account received instances are attributed to in the audit trail (created on first use, no login).
 DICOM_SERVICE_USERNAME = env.str("DICOM_SERVICE_USERNAME", default="dicom-receiver")
-# Network timeouts in seconds (association request, DIMSE messages, idle connections).
+# Network timeouts in seconds (DIMSE messages, idle associations, a stalled read).
 DICOM_TIMEOUT_SECONDS = env.int("DICOM_TIMEOUT_SECONDS", default=30)
+# The DICOM port's guards (docs/dicom.md, "Connection limits"): a connection that has not sent its whole
+# association request this long after connecting is closed; concurrent associations; open connections in all and
+# per source address (beyond them a connection is closed at once).
+DICOM_ASSOCIATION_TIMEOUT_SECONDS = env.int("DICOM_ASSOCIATION_TIMEOUT_SECONDS", default=10)
+DICOM_MAX_ASSOCIATIONS = env.int("DICOM_MAX_ASSOCIATIONS", default=10)
+DICOM_MAX_CONNECTIONS = env.int("DICOM_MAX_CONNECTIONS", default=100)
+DICOM_MAX_CONNECTIONS_PER_ADDRESS = env.int("DICOM_MAX_CONNECTIONS_PER_ADDRESS", default=8)
 # One configured PACS for earlier studies (query by Patient ID, retrieve with C-GET); empty PACS_HOST disables.
 PACS_AE_TITLE = env.str("PACS_AE_TITLE", default="PACS")
 PACS_HOST = env.str("PACS_HOST", default="")
