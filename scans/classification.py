@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import files
 from .errors import IntegrityError
 from .heatmaps import LAYER_EXTENSION
-from .inspection import inspect_file
+from .inspection import inspect_file, raster_ai_input
 from .models import UNRECOGNISED, AiStatus, FileFormat, Prediction, Scan
 from .review_queue_keys import scan_review_queue_refresh
 
@@ -40,10 +40,11 @@ def scan_ai_frames(scan: Scan) -> list[int]:
 
 
 def _images(scan: Scan, frames: list[int]) -> list:
-    """Verified bytes for single rasters (exactly what training reads); decoded frames otherwise."""
+    """Verified bytes for single 8-bit rasters (exactly what training reads); decoded frames otherwise (16-bit
+    rasters windowed to 8 bits, as DICOM)."""
     data = files.file_read_verified(scan.original.name, scan.sha256)
     if scan.file_format != FileFormat.DICOM and scan.frame_count == 1:
-        return [data]
+        return [raster_ai_input(data)]
     inspected = inspect_file(data)
     return [inspected.frame_gray(index) for index in frames]
 

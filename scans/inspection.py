@@ -29,6 +29,8 @@ RASTER = {
     sniffing.TIFF: (FileFormat.TIFF, "TIFF", "image/tiff", ".tif"),
 }
 _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, TypeError, ZeroDivisionError)
+# Raster modes deeper than 8 bits per sample: the AI reads them windowed to 8-bit grayscale, as DICOM (derivatives).
+HIGH_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 
 
 @dataclass
@@ -95,6 +97,10 @@ def _inspect_raster(data: bytes, kind: str) -> InspectedFile:
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("error", Image.DecompressionBombWarning)
+            if kind == sniffing.PNG:
+                # Pillow's decoder skips the chunk checksums of the image data: verify() checks every chunk's CRC
+                # up to IEND, so a PNG damaged in transit is refused rather than stored with flipped pixels.
+                Image.open(io.BytesIO(data)).verify()
             image = Image.open(io.BytesIO(data))
             if (image.format or "").upper() != label:
                 raise IntakeError(f"looks like {label} but does not decode as {label}", code="corrupt")
@@ -133,6 +139,18 @@ def _inspect_raster(data: bytes, kind: str) -> InspectedFile:
         frame_count=frames,
         raster=image,
     )
+
+
+def raster_ai_input(data: bytes):
+    """What the AI reads of a stored single-frame JPEG/PNG/TIFF: the bytes themselves when they are 8-bit (exactly
+    what training reads), else the image windowed to 8-bit grayscale as its preview shows it (16-bit and float
+    PNG/TIFF; the model reads 8-bit)."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            deep = opened.mode in HIGH_DEPTH_MODES
+    except _PILLOW_ERRORS:
+        return data  # let the reading report what is wrong with it
+    return inspect_file(data).frame_gray(0) if deep else data
 
 
 def _pixel_check(width: int, height: int) -> None:
