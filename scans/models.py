@@ -441,6 +441,11 @@ class SecondOpinionRequest(models.Model):
         return f"Second opinion request #{self.pk} on scan #{self.scan_id}"
 
 
+# Clinical actions: every decision of record, second opinion and request is in the audit log (who, when, what).
+auditlog.register(Review)
+auditlog.register(SecondOpinionRequest)
+
+
 # --- DICOM networking (docs/dicom.md) ----------------------------------------------------------------
 
 

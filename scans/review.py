@@ -17,7 +17,7 @@ from mlcore.labels import CLASSES
 from .access import patient_scans_allowed, patient_scans_require
 from .models import AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
 from .review_queue_keys import scan_review_queue_refresh
-from .review_selectors import scan_prediction_for_review
+from .review_selectors import scan_prediction_for_review, second_opinion_may_give, second_opinion_open_request
 
 
 def _decision_label(*, decision: str, label: str, ai_label: str, suggests: bool = True) -> str:
@@ -50,8 +50,15 @@ def review_decide(
     note: str = "",
     prediction: Prediction | None = None,
 ) -> Review:
-    """Record the decision. The primary decision is the scan's label of record; after it, only a colleague
-    asked for a second opinion may add one (their own row, so a disagreement stays visible)."""
+    """Record a doctor's reading of the scan. One service for the review page, the admin and the API, with one rule:
+
+    * a doctor with an open second-opinion request on the scan gives a **second opinion** (their own row,
+      ``is_second_opinion``, answering the request) — whether or not the decision of record exists yet. It never
+      becomes the decision of record, never takes the scan out of the queue, and is no training label;
+    * anyone else of the patient's care team makes the **decision of record** (one per scan), which the doctor who
+      asked for a second opinion stays free to make before or after the answer comes;
+    * nobody reads the same scan twice.
+    """
     patient_scans_require(user=reviewer, patient=scan.patient, action="review")
     if scan.ai_status != AiStatus.CLASSIFIED:
         raise ValidationError("This scan has no AI reading yet; it can be reviewed once it is classified.")
@@ -66,18 +73,16 @@ def review_decide(
     if len(note) > 2000:
         raise ValidationError({"note": "Keep the note under 2000 characters."})
     with transaction.atomic():
+        request = (
+            SecondOpinionRequest.objects.select_for_update()
+            .filter(scan=scan, colleague=reviewer, review__isnull=True)
+            .first()
+        )
+        if Review.objects.filter(scan=scan, reviewer=reviewer).exists():
+            raise ValidationError("You have already reviewed this scan.")
         primary = Review.objects.select_for_update().filter(scan=scan, is_second_opinion=False).first()
-        request = None
-        if primary is not None:
-            if primary.reviewer_id == reviewer.pk:
-                raise ValidationError("You have already reviewed this scan.")
-            request = (
-                SecondOpinionRequest.objects.select_for_update()
-                .filter(scan=scan, colleague=reviewer, review__isnull=True)
-                .first()
-            )
-            if request is None:
-                raise ValidationError("This scan has already been reviewed.")
+        if request is None and primary is not None:
+            raise ValidationError("This scan has already been reviewed.")
         try:
             with transaction.atomic():
                 review = Review.objects.create(
@@ -91,15 +96,15 @@ def review_decide(
                     decision=decision,
                     label=final_label,
                     note=note,
-                    is_second_opinion=primary is not None,
+                    is_second_opinion=request is not None,
                     reviewer=reviewer,
                     queued_at=prediction.created_at,
                 )
         except IntegrityError as exc:  # a colleague decided in the same instant
             raise ValidationError("This scan has just been reviewed by someone else.") from exc
-        if primary is None:
+        if request is None:
             scan_review_queue_refresh(scan_id=scan.pk)
-        if request is not None:
+        else:
             request.review = review
             request.answered_at = timezone.now()
             request.save(update_fields=["review", "answered_at"])
@@ -107,15 +112,19 @@ def review_decide(
 
 
 def review_second_opinion_request(*, scan: Scan, requested_by, colleague, note: str = "") -> SecondOpinionRequest:
-    """Ask a colleague to review too. A colleague outside the patient's care team is granted this one patient
-    (a guardian object permission), so the request never needs clinic-wide access."""
+    """Ask a colleague to read the scan too; the asking doctor stays the responsible reader (the decision of
+    record is theirs to make). Who may be asked is ``review_selectors.second_opinion_colleagues`` (the form's
+    choices too). A colleague outside the patient's care team is granted this one patient (a guardian object
+    permission), so the request never needs clinic-wide access."""
     patient_scans_require(user=requested_by, patient=scan.patient, action="review")
     if colleague is None or colleague.pk == requested_by.pk:
         raise ValidationError({"colleague": "Choose a colleague other than yourself."})
-    if not colleague.is_active or not colleague.has_perm("scans.review_scan"):
-        raise ValidationError({"colleague": "Only an active doctor can give a second opinion."})
+    if second_opinion_open_request(scan=scan, user=requested_by) is not None:
+        raise ValidationError("You were asked for a second opinion on this scan: give it rather than ask on.")
     if Review.objects.filter(scan=scan, reviewer=colleague).exists():
         raise ValidationError({"colleague": "This colleague has already reviewed the scan."})
+    if not second_opinion_may_give(colleague=colleague, requested_by=requested_by, scan=scan):
+        raise ValidationError({"colleague": "Only an active doctor can give a second opinion."})
     with transaction.atomic():
         if not patient_scans_allowed(user=colleague, patient=scan.patient, action="review"):
             from guardian.shortcuts import assign_perm

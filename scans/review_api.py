@@ -78,17 +78,28 @@ class ReviewCreateSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+class SecondOpinionStateSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["asked", "pending", "answered"], help_text="asked (of the caller), pending, answered"
+    )
+    colleague = serializers.CharField(help_text="Who was asked.")
+    requested_by = serializers.CharField(help_text="Who asked (the responsible reader).")
+
+
 class QueueItemSerializer(serializers.Serializer):
     scan = serializers.UUIDField(source="scan.uuid")
     eye = serializers.CharField(source="scan.eye")
+    acquired_on = serializers.DateField(source="scan.acquired_on")
     label = serializers.CharField()
+    confidence = serializers.FloatField(source="prediction.confidence")
     urgency = serializers.CharField()
     uncertainty = serializers.FloatField()
     queued_at = UtcDateTimeField()
     waiting_hours = serializers.FloatField()
     target_hours = serializers.FloatField()
     overdue = serializers.BooleanField()
-    second_opinion = serializers.BooleanField()
+    second_opinion = serializers.BooleanField(help_text="Asked of the caller.")
+    second_opinions = SecondOpinionStateSerializer(many=True, help_text="Every request on the scan and its state.")
     deferred = serializers.BooleanField(source="prediction.deferred", help_text="Ranked right after urgent readings.")
     recognised = serializers.BooleanField(source="prediction.recognised", help_text="False ones wait last.")
     refusal_reason = serializers.CharField(source="prediction.refusal_reason")
@@ -120,8 +131,9 @@ class ReviewViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
         summary="Decide a scan's AI reading",
         description=(
             "Approve the AI label, correct it to another `label`, or mark the scan `ungradable` (image "
-            "quality), with an optional `note`. Doctors of the patient's care team only; a second decision "
-            "on a scan is refused unless the caller was asked for a second opinion."
+            "quality), with an optional `note`. Doctors of the patient's care team only. A caller asked for a "
+            "second opinion on the scan gives one (`is_second_opinion: true`, never the decision of record); "
+            "anyone else makes the decision of record, refused once there is one."
         ),
         request=ReviewCreateSerializer,
         responses={201: ReviewSerializer},

@@ -8,13 +8,13 @@ queue pages and counts over the sort keys ``scans.review_queue_keys`` keeps on e
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from patients.models import Patient
+from patients.models import CareTeam, Patient
 
 from .access import scan_rows_visible_to, scans_visible_to
 from .models import DEFERRED, UNRECOGNISED, AiStatus, Prediction, Review, ReviewDecision, Scan, SecondOpinionRequest
@@ -48,6 +48,67 @@ def scan_prediction_for_review(*, scan: Scan) -> Prediction | None:
     )
 
 
+def second_opinion_colleagues(*, requested_by, scan: Scan | None = None) -> QuerySet:
+    """Who may give a second opinion: active users with the doctors' review right (by role or given singly), not
+    the doctor asking, and (for a scan) not someone who already read it. The form's choices and the service's
+    check are this one queryset."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.filter(content_type__app_label="scans", codename="review_scan")
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__permissions__in=permission) | Q(user_permissions__in=permission) | Q(is_superuser=True))
+        .exclude(pk=getattr(requested_by, "pk", None))
+    )
+    if scan is not None:
+        users = users.exclude(pk__in=Review.objects.filter(scan=scan).values("reviewer_id"))
+    # A subquery, not the joins above, for the caller: no duplicate rows, so ``.get`` and counts hold.
+    return get_user_model().objects.filter(pk__in=users.values("pk")).order_by("last_name", "first_name", "username")
+
+
+def second_opinion_may_give(*, colleague, requested_by, scan: Scan) -> bool:
+    return second_opinion_colleagues(requested_by=requested_by, scan=scan).filter(pk=colleague.pk).exists()
+
+
+def second_opinion_open_request(*, scan: Scan, user) -> SecondOpinionRequest | None:
+    """The user's unanswered request on this scan: while it is open their reading is a second opinion."""
+    if not getattr(user, "pk", None):
+        return None
+    return SecondOpinionRequest.objects.filter(scan=scan, colleague=user, review__isnull=True).first()
+
+
+def scan_second_opinions(*, scan: Scan) -> list[SecondOpinionRequest]:
+    """Every request on the scan, oldest first, with who asked, who was asked and the answer (one query)."""
+    return list(
+        SecondOpinionRequest.objects.filter(scan=scan)
+        .select_related("requested_by", "colleague", "review")
+        .order_by("created_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class SecondOpinionState:
+    """What the queue says about one request: ``asked`` (of the viewer), ``pending`` or ``answered``."""
+
+    state: str
+    colleague: str
+    requested_by: str
+
+    @property
+    def text(self) -> str:
+        if self.state == "asked":
+            return f"second opinion asked of you by {self.requested_by}"
+        if self.state == "pending":
+            return f"second opinion pending from {self.colleague}"
+        return f"second opinion given by {self.colleague}"
+
+
+def _staff_name(user) -> str:
+    return (user.get_full_name() or user.username) if user is not None else ""
+
+
 @dataclass(frozen=True)
 class QueueItem:
     scan: Scan
@@ -61,10 +122,31 @@ class QueueItem:
     target_hours: float
     second_opinion: bool = False
     prediction: Prediction | None = None  # with its model_version, for what the queue says about the reading
+    second_opinions: tuple[SecondOpinionState, ...] = ()
+    now: dt.datetime | None = None
 
     @property
     def overdue(self) -> bool:
         return self.waiting > dt.timedelta(hours=self.target_hours)
+
+    @property
+    def patient_age(self) -> int | None:
+        """Whole years today (the clinic's date), from the patient's birth date."""
+        born = self.scan.patient.date_of_birth
+        if born is None:
+            return None
+        today = timezone.localdate(self.now) if self.now else timezone.localdate()
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def device(self) -> str:
+        appointment = self.scan.appointment
+        return appointment.resource.name if appointment is not None else ""
+
+    @property
+    def target_share(self) -> float:
+        """Waiting time as a share of the target (1.0 = due now)."""
+        return self.waiting_hours / self.target_hours if self.target_hours else 0.0
 
     @property
     def waiting_hours(self) -> float:
@@ -72,6 +154,49 @@ class QueueItem:
 
 
 QUEUE_ORDER = ("queue_urgency_rank", F("queue_uncertainty").desc(), "queue_since", "pk")
+QUEUE_CLASS_NAMES = {
+    "urgent": "Urgent",
+    DEFERRED: "AI unsure",
+    "routine": "Routine",
+    "observation": "Observation",
+    UNRECOGNISED: "Not recognised as OCT",
+}
+QUEUE_SCOPES = {"": "All my patients", "mine": "Mine (second opinions)", "teams": "My care teams"}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The queue's filters: a queue class (``urgency``), the device the scan was taken on (its appointment's
+    resource), the scan date range, and the scope: ``mine`` = second opinions asked of the user and scans the
+    user asked a colleague about; ``teams`` = patients of the user's care teams (leaves out single patients
+    granted to them and, for clinic-wide access, the rest of the clinic). Values only, never patient data."""
+
+    urgency: str = ""
+    device: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    scope: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.urgency or self.device or self.since or self.until or self.scope)
+
+
+NO_FILTERS = QueueFilters()
+
+
+def _filtered(scans: QuerySet[Scan], *, user, filters: QueueFilters) -> QuerySet[Scan]:
+    if filters.urgency in QUEUE_CLASSES:
+        scans = scans.filter(queue_urgency_rank=QUEUE_CLASSES.index(filters.urgency))
+    if filters.device:
+        scans = scans.filter(appointment__resource_id=filters.device)
+    if filters.since:
+        scans = scans.filter(acquired_on__gte=filters.since)
+    if filters.until:
+        scans = scans.filter(acquired_on__lte=filters.until)
+    if filters.scope == "teams":
+        scans = scans.filter(patient__care_team__in=CareTeam.objects.filter(members=user).values("pk"))
+    return scans
 
 
 def _reviewable(user) -> QuerySet[Scan]:
@@ -81,19 +206,22 @@ def _reviewable(user) -> QuerySet[Scan]:
     return scans_visible_to(user, action="review").exclude(patient__in=archived)
 
 
-def _waiting(user) -> QuerySet[Scan]:
-    """Scans without a decision of record, in queue order (served by ``scan_review_queue_idx``)."""
-    return _reviewable(user).filter(review_pending=True).order_by(*QUEUE_ORDER)
+def _waiting(user, filters: QueueFilters = NO_FILTERS) -> QuerySet[Scan]:
+    """Scans without a decision of record, in queue order (served by ``scan_review_queue_idx``). Scans the user
+    was asked about are not theirs to decide: the open requests come first (``_asked``), the answered ones wait
+    for the responsible doctor only."""
+    asked_of_user = SecondOpinionRequest.objects.filter(colleague=user).values("scan_id")
+    scans = _reviewable(user).filter(review_pending=True).exclude(pk__in=asked_of_user)
+    if filters.scope == "mine":
+        scans = scans.filter(pk__in=SecondOpinionRequest.objects.filter(requested_by=user).values("scan_id"))
+    return _filtered(scans, user=user, filters=filters).order_by(*QUEUE_ORDER)
 
 
-def _asked(user) -> QuerySet[Scan]:
+def _asked(user, filters: QueueFilters = NO_FILTERS) -> QuerySet[Scan]:
     """Classified scans whose second opinion was asked of this user and not yet given (a handful)."""
     asked = SecondOpinionRequest.objects.filter(colleague=user, review__isnull=True).values("scan_id")
-    return (
-        _reviewable(user)
-        .filter(pk__in=asked, ai_status=AiStatus.CLASSIFIED, queue_prediction__isnull=False)
-        .order_by(*QUEUE_ORDER)
-    )
+    scans = _reviewable(user).filter(pk__in=asked, ai_status=AiStatus.CLASSIFIED, queue_prediction__isnull=False)
+    return _filtered(scans, user=user, filters=filters).order_by(*QUEUE_ORDER)
 
 
 def _items(scans, *, now: dt.datetime, second_opinion: bool) -> list[QueueItem]:
@@ -111,43 +239,75 @@ def _items(scans, *, now: dt.datetime, second_opinion: bool) -> list[QueueItem]:
             target_hours=float(targets.get(scan.queue_urgency, targets["routine"])),
             second_opinion=second_opinion,
             prediction=scan.queue_prediction,
+            now=now,
         )
-        for scan in scans.select_related("patient", "queue_prediction__model_version")
+        for scan in scans.select_related("patient", "queue_prediction__model_version", "appointment__resource")
     ]
 
 
-def review_queue(*, user, now: dt.datetime | None = None, offset: int = 0, limit: int | None = None) -> list[QueueItem]:
+def _with_second_opinions(items: list[QueueItem], *, user) -> list[QueueItem]:
+    """Each item with the state of its second-opinion requests (one query for the page)."""
+    if not items:
+        return items
+    by_scan: dict[int, list[SecondOpinionState]] = {}
+    requests = (
+        SecondOpinionRequest.objects.filter(scan_id__in=[item.scan.pk for item in items])
+        .select_related("requested_by", "colleague")
+        .order_by("created_at", "pk")
+    )
+    for request in requests:
+        if request.review_id is not None:
+            state = "answered"
+        elif request.colleague_id == user.pk:
+            state = "asked"
+        else:
+            state = "pending"
+        by_scan.setdefault(request.scan_id, []).append(
+            SecondOpinionState(
+                state=state, colleague=_staff_name(request.colleague), requested_by=_staff_name(request.requested_by)
+            )
+        )
+    return [replace(item, second_opinions=tuple(by_scan.get(item.scan.pk, ()))) for item in items]
+
+
+def review_queue(
+    *,
+    user,
+    now: dt.datetime | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    filters: QueueFilters = NO_FILTERS,
+) -> list[QueueItem]:
     """Unreviewed readings the user may decide, second opinions asked of them first: urgency (a deferred reading
     right after the urgent ones, an image not recognised as OCT last), then uncertainty (least certain first), then
-    longest waiting. ``offset``/``limit`` page it in SQL; two queries, and at most one more for the readings'
-    model provenance (``item.prediction.provenance``)."""
+    longest waiting. ``offset``/``limit`` page it in SQL; three queries (asked, waiting, their second-opinion
+    requests), and at most one more for the readings' model provenance (``item.prediction.provenance``)."""
     from .selectors import predictions_with_provenance
 
     now = now or timezone.now()
-    asked = _items(_asked(user), now=now, second_opinion=True)
-    asked_ids = [item.scan.pk for item in asked]
+    asked = _items(_asked(user, filters), now=now, second_opinion=True)
     items = asked[offset : None if limit is None else offset + limit]
     rest_offset = max(0, offset - len(asked))
     rest_limit = None if limit is None else limit - len(items)
     if rest_limit != 0:
-        waiting = _waiting(user).exclude(pk__in=asked_ids)
+        waiting = _waiting(user, filters)
         waiting = waiting[rest_offset:] if rest_limit is None else waiting[rest_offset : rest_offset + rest_limit]
         items = items + _items(waiting, now=now, second_opinion=False)
     predictions_with_provenance(item.prediction for item in items)
-    return items
+    return _with_second_opinions(items, user=user)
 
 
 class ReviewQueueList:
     """The queue as a countable, sliceable sequence, so Django's ``Paginator`` (and DRF's page-number pagination)
     page it in SQL: ``count()`` is one COUNT, a page one LIMIT/OFFSET query."""
 
-    def __init__(self, *, user, now: dt.datetime | None = None):
+    def __init__(self, *, user, now: dt.datetime | None = None, filters: QueueFilters = NO_FILTERS):
         self.user = user
         self.now = now or timezone.now()
+        self.filters = filters
 
     def count(self) -> int:
-        asked = _asked(self.user)
-        return asked.count() + _waiting(self.user).exclude(pk__in=asked.values("pk")).order_by().count()
+        return _asked(self.user, self.filters).count() + _waiting(self.user, self.filters).order_by().count()
 
     def __len__(self) -> int:
         return self.count()
@@ -157,7 +317,7 @@ class ReviewQueueList:
             raise TypeError("The review queue is read a page (a slice) at a time.")
         start = key.start or 0
         limit = None if key.stop is None else max(0, key.stop - start)
-        return review_queue(user=self.user, now=self.now, offset=start, limit=limit)
+        return review_queue(user=self.user, now=self.now, offset=start, limit=limit, filters=self.filters)
 
 
 def review_queue_next(*, user, after: Scan | None = None) -> Scan | None:
@@ -174,8 +334,7 @@ def review_queue_counts(*, user, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     targets = review_target_hours()
     asked = _items(_asked(user), now=now, second_opinion=True)
-    asked_ids = [item.scan.pk for item in asked]
-    waiting = _waiting(user).exclude(pk__in=asked_ids)
+    waiting = _waiting(user)
     # Filters on the rank (not the urgency text) so that PostgreSQL counts from scan_review_queue_idx alone.
     overdue_q = Q()
     for rank, name in enumerate(QUEUE_CLASSES):
@@ -203,23 +362,56 @@ def review_queue_counts(*, user, now: dt.datetime | None = None) -> dict:
 
 
 def scan_reviews(*, scan: Scan) -> list[Review]:
-    """The primary decision first, then second opinions; ``disagrees`` marks opinions that differ from it."""
+    """The decision of record first, then second opinions; ``disagrees`` marks a reading that differs from the
+    decision of record (or, before there is one, from another doctor's opinion); ``differs_from_ai`` one that
+    differs from the AI's suggestion."""
     reviews = sorted(
         Review.objects.filter(scan=scan).select_related("reviewer", "model_version"),
         key=lambda r: (r.is_second_opinion, r.created_at),
     )
     primary = next((r for r in reviews if not r.is_second_opinion), None)
+    readings = {(r.decision, r.label) for r in reviews}
     for review in reviews:
-        review.disagrees = bool(
-            primary is not None
-            and review.is_second_opinion
-            and (review.decision, review.label) != (primary.decision, primary.label)
-        )
+        if primary is not None:
+            review.disagrees = review.is_second_opinion and (review.decision, review.label) != (
+                primary.decision,
+                primary.label,
+            )
+        else:
+            review.disagrees = len(readings) > 1
+        review.differs_from_ai = review.agrees_with_ai is False
     return reviews
 
 
 def reviews_disagree(reviews: list[Review]) -> bool:
     return any(getattr(review, "disagrees", False) for review in reviews)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One line of the disagreements list: who read the scan (the AI, the decision of record, a second
+    opinion) and what they said."""
+
+    who: str
+    role: str  # "ai", "decision", "second_opinion"
+    reading: str
+
+
+def reading_disagreements(*, reviews: list[Review], prediction: Prediction | None) -> list[Reader]:
+    """Every reader of the scan when they do not all say the same (the AI counts where it suggested a label);
+    empty when they agree or only one has read it."""
+    readers: list[Reader] = []
+    if prediction is not None and prediction.suggests:
+        readers.append(Reader(who="AI", role="ai", reading=prediction.label))
+    for review in reviews:
+        readers.append(
+            Reader(
+                who=review.reviewer.get_full_name() or review.reviewer.username,
+                role="second_opinion" if review.is_second_opinion else "decision",
+                reading=review.label or review.get_decision_display(),
+            )
+        )
+    return readers if len({r.reading for r in readers}) > 1 else []
 
 
 def scan_eye_history(*, scan: Scan) -> list[Scan]:

@@ -16,20 +16,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from octclinic.form_errors import form_service_errors_add
+
 from .access import action_require, patient_scans_require
 from .heatmaps import heatmap_shown
 from .models import AiStatus, Scan
 from .review import review_decide, review_second_opinion_request
-from .review_forms import ReviewDecisionForm, SecondOpinionForm
+from .review_forms import QueueFilterForm, ReviewDecisionForm, SecondOpinionForm
 from .review_selectors import (
+    NO_FILTERS,
     QUEUE_PAGE_SIZE,
+    QueueFilters,
     ReviewQueueList,
+    reading_disagreements,
     review_queue_next,
     review_target_hours,
     reviews_disagree,
     scan_eye_history,
     scan_prediction_for_review,
     scan_reviews,
+    scan_second_opinions,
 )
 from .selectors import scan_get, scan_predictions_current
 
@@ -46,16 +52,29 @@ def _scan_for_review(request, uuid) -> Scan:
     return scan
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    return exc.messages
+def _queue_filters(request) -> tuple[QueueFilterForm, QueueFilters]:
+    form = QueueFilterForm(request.GET or None)
+    return form, form.filters() if form.is_bound and form.is_valid() else NO_FILTERS
 
 
 @login_required
 @require_GET
 def review_queue_view(request):
     action_require(user=request.user, action="review")
-    page = Paginator(ReviewQueueList(user=request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"items": page.object_list, "page": page, "targets": review_target_hours(), "nav": "review"}
+    filter_form, filters = _queue_filters(request)
+    queue = ReviewQueueList(user=request.user, filters=filters)
+    page = Paginator(queue, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "items": page.object_list,
+        "page": page,
+        "targets": review_target_hours(),
+        "filter_form": filter_form,
+        "filtered": filters.active,
+        "querystring": query.urlencode(),
+        "nav": "review",
+    }
     response = render(request, "scans/review_queue.html", context)
     response["Cache-Control"] = PRIVATE
     return response
@@ -73,7 +92,11 @@ def _review_context(request, scan: Scan, *, form=None, opinion_form=None) -> dic
         image_alt = f"Scan #{scan.pk}"
     mine = next((r for r in reviews if r.reviewer_id == request.user.pk), None)
     primary = next((r for r in reviews if not r.is_second_opinion), None)
-    asked = scan.second_opinion_requests.filter(colleague=request.user, review__isnull=True).exists()
+    requests = scan_second_opinions(scan=scan)
+    by_id = {review.pk: review for review in reviews}
+    for asked_one in requests:  # the answer as scan_reviews marked it (disagrees, differs_from_ai)
+        asked_one.answer = by_id.get(asked_one.review_id)
+    asked = next((r for r in requests if r.colleague_id == request.user.pk and r.review_id is None), None)
     return {
         "scan": scan,
         "patient": scan.patient,
@@ -83,12 +106,19 @@ def _review_context(request, scan: Scan, *, form=None, opinion_form=None) -> dic
         "image_alt": image_alt,
         "heatmap": prediction if heatmap_shown(prediction) else None,
         "reviews": reviews,
+        "decision_of_record": primary,
         "disagreement": reviews_disagree(reviews),
+        "disagreements": reading_disagreements(reviews=reviews, prediction=prediction),
+        "opinion_requests": requests,
+        "opinions_pending": [r for r in requests if r.review_id is None],
         "history": scan_eye_history(scan=scan),
-        "can_decide": prediction is not None and mine is None and (primary is None or asked),
+        # The asked colleague answers with a second opinion; everyone else of the team may make the decision of
+        # record while there is none (review.review_decide holds the same rule).
+        "can_decide": prediction is not None and mine is None and (primary is None or asked is not None),
         "second_opinion_asked": asked,
+        "can_ask": prediction is not None and asked is None and (mine is None or not mine.is_second_opinion),
         "form": form or ReviewDecisionForm(),
-        "opinion_form": opinion_form or SecondOpinionForm(requested_by=request.user),
+        "opinion_form": opinion_form or SecondOpinionForm(requested_by=request.user, scan=scan),
         "can_retry": False,
         "nav": "review",
     }
@@ -111,7 +141,7 @@ def review_decide_view(request, uuid):
     form = ReviewDecisionForm(request.POST)
     if form.is_valid():
         try:
-            review_decide(
+            review = review_decide(
                 scan=scan,
                 reviewer=request.user,
                 decision=form.cleaned_data["decision"],
@@ -119,13 +149,10 @@ def review_decide_view(request, uuid):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, _errors(exc))
+            form_service_errors_add(form, exc)
         else:
-            messages.success(request, f"Scan #{scan.pk}: decision saved.")
+            what = "second opinion" if review.is_second_opinion else "decision"
+            messages.success(request, f"Scan #{scan.pk}: {what} saved.")
             following = review_queue_next(user=request.user, after=scan)
             if following is not None:
                 return redirect("scans:review", uuid=following.uuid)
@@ -138,7 +165,7 @@ def review_decide_view(request, uuid):
 @require_POST
 def review_second_opinion_view(request, uuid):
     scan = _scan_for_review(request, uuid)
-    form = SecondOpinionForm(request.POST, requested_by=request.user)
+    form = SecondOpinionForm(request.POST, requested_by=request.user, scan=scan)
     if form.is_valid():
         try:
             review_second_opinion_request(
@@ -148,11 +175,7 @@ def review_second_opinion_view(request, uuid):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, _errors(exc))
+            form_service_errors_add(form, exc)
         else:
             messages.success(request, "Second opinion requested.")
             return redirect("scans:review", uuid=scan.uuid)

@@ -28,6 +28,11 @@ def resources_active() -> QuerySet[Resource]:
     )
 
 
+def resources_all() -> QuerySet[Resource]:
+    """Every device and room, in service or not (filters over past scans name retired devices too)."""
+    return Resource.objects.order_by("name")
+
+
 def appointments_between(
     *, start: dt.datetime, end: dt.datetime, resource: Resource | None = None
 ) -> QuerySet[Appointment]:
