@@ -1,6 +1,9 @@
 """Model versions and training runs over the REST API, for clinic admins: list, card, evaluate, train,
 deploy and roll back, through the same services as the /models/ pages and the commands.
 
+Deploy and roll back take a ``reason`` (required) and deploy an ``override_reason`` when the deploy checks refuse;
+gate and evaluate queue a job for the training worker (202) whose progress is read at ``/model-jobs/{id}/``.
+
 Imports nothing but DRF and mlcore (mlcore knows models, never patients or the API's plumbing): the
 permission class, pagination and error shape come from the REST_FRAMEWORK settings. A refused state
 change (nothing to roll back to, a broken artifact, a training already running) answers 409.
@@ -20,7 +23,7 @@ from rest_framework.response import Response
 
 from . import services
 from .exceptions import ModelVersionUnavailable, TrainingBusy, TrainingParamsInvalid
-from .models import ModelVersion, TrainingRun
+from .models import ModelJob, ModelVersion, TrainingRun
 from .selectors import model_version_list
 
 
@@ -28,6 +31,34 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The model registry refused this change."
+
+
+def _conflict(exc: ModelVersionUnavailable) -> Conflict:
+    problems = getattr(exc, "problems", None)
+    return Conflict({"detail": str(exc), "problems": problems} if problems else str(exc))
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why: recorded in the audit trail (required).")
+
+
+class DeployRequestSerializer(ReasonSerializer):
+    override_reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="Why deploying is safe although the deploy checks refuse it (audited); omit when they pass.",
+    )
+
+
+class ModelJobSerializer(serializers.ModelSerializer):
+    version = serializers.CharField(source="model_version.version", read_only=True)
+
+    class Meta:
+        model = ModelJob
+        fields = ["id", "kind", "version", "status", "done", "total", "stage", "result", "error", "worker",
+                  "created_at", "started_at", "finished_at"]  # fmt: skip
+        read_only_fields = fields
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -102,6 +133,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
         "deploy": _ADMIN,
         "rollback": _ADMIN,
         "evaluate": _ADMIN,
+        "gate": _ADMIN,
     }
 
     def get_queryset(self):
@@ -111,52 +143,97 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
         return ModelVersionCardSerializer if self.action == "retrieve" else ModelVersionSerializer
 
     @extend_schema(
-        summary="Deploy this version (the current one is retired)",
-        request=None,
+        summary="Deploy this version (the current one is retired); a reason is required",
+        request=DeployRequestSerializer,
         parameters=[_VERSION],
-        responses={200: ModelVersionSerializer, 409: OpenApiResponse(description="the artifact can't be served")},
+        responses={
+            200: ModelVersionSerializer,
+            409: OpenApiResponse(description="refused by the deploy checks (problems listed), or can't be served"),
+        },
     )
     @action(detail=True, methods=["post"])
     def deploy(self, request, version=None):
         model_version = self.get_object()
+        body = DeployRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         try:
-            deployed = services.model_version_deploy(model_version=model_version)
+            deployed = services.model_version_deploy(
+                model_version=model_version,
+                actor=request.user,
+                reason=body.validated_data["reason"],
+                override_reason=body.validated_data.get("override_reason", ""),
+                via="api",
+            )
         except ModelVersionUnavailable as exc:
-            raise Conflict(str(exc)) from exc
+            raise _conflict(exc) from exc
         return Response(ModelVersionSerializer(deployed).data)
 
     @extend_schema(
-        summary="Roll back to the previously deployed version",
-        request=None,
+        summary="Roll back to the previously deployed version; a reason is required",
+        request=ReasonSerializer,
         responses={200: ModelVersionSerializer, 409: OpenApiResponse(description="nothing to roll back to")},
     )
     @action(detail=False, methods=["post"])
     def rollback(self, request):
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         try:
-            deployed = services.model_version_rollback()
+            deployed = services.model_version_rollback(
+                actor=request.user, reason=body.validated_data["reason"], via="api"
+            )
         except ModelVersionUnavailable as exc:
-            raise Conflict(str(exc)) from exc
+            raise _conflict(exc) from exc
         return Response(ModelVersionSerializer(deployed).data)
 
     @extend_schema(
-        summary="Score this version on a labelled folder on the server (local validation)",
+        summary="Queue the gate: this candidate against the deployed model on the frozen test set",
+        request=None,
+        parameters=[_VERSION],
+        responses={202: ModelJobSerializer, 409: OpenApiResponse(description="only a candidate can be gated")},
+    )
+    @action(detail=True, methods=["post"])
+    def gate(self, request, version=None):
+        try:
+            job = services.model_version_gate_request(model_version=self.get_object(), actor=request.user, via="api")
+        except ModelVersionUnavailable as exc:
+            raise _conflict(exc) from exc
+        return Response(ModelJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Queue an evaluation: on this clinic's frozen test set (no body), or on a labelled server folder",
         request=EvaluateRequestSerializer,
         parameters=[_VERSION],
-        responses={200: EvaluationSerializer, 409: OpenApiResponse(description="the artifact can't be loaded")},
+        responses={202: ModelJobSerializer, 409: OpenApiResponse(description="the version has no stored model")},
     )
     @action(detail=True, methods=["post"])
     def evaluate(self, request, version=None):
         model_version = self.get_object()
-        body = EvaluateRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        folder = _evaluation_folder(body.validated_data["data"])
+        folder = None
+        if request.data.get("data"):
+            body = EvaluateRequestSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            folder = str(_evaluation_folder(body.validated_data["data"]))
         try:
-            metrics = services.model_version_evaluate(model_version=model_version, data=str(folder))
-        except (FileNotFoundError, ValueError) as exc:
-            raise ValidationError({"data": [str(exc)]}) from exc
+            job = services.model_version_evaluation_request(
+                model_version=model_version, actor=request.user, via="api", data=folder
+            )
         except ModelVersionUnavailable as exc:
-            raise Conflict(str(exc)) from exc
-        return Response(EvaluationSerializer(metrics).data)
+            raise _conflict(exc) from exc
+        return Response(ModelJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Gates and evaluations of model versions, newest first (clinic admins)"),
+    retrieve=extend_schema(summary="A gate or evaluation job with its progress and result (clinic admins)"),
+)
+class ModelJobViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ModelJobSerializer
+    ordering = ["-created_at", "-id"]
+    filterset_fields = ["status", "kind"]
+    action_permissions = {"list": _ADMIN, "retrieve": _ADMIN}
+
+    def get_queryset(self):
+        return ModelJob.objects.select_related("model_version")
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -204,7 +281,7 @@ class TrainingRunViewSet(viewsets.ReadOnlyModelViewSet):
         if "image_size" in params:
             params["input_size"] = params.pop("image_size")
         try:
-            run = services.training_run_request(params=params, started_by=request.user)
+            run = services.training_run_request(params=params, started_by=request.user, via="api")
         except TrainingBusy as exc:
             raise Conflict(str(exc)) from exc
         except TrainingParamsInvalid as exc:
@@ -214,5 +291,5 @@ class TrainingRunViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(summary="Cancel a queued or running training", request=None, responses={200: TrainingRunSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        run = services.training_run_cancel(run=self.get_object())
+        run = services.training_run_cancel(run=self.get_object(), actor=request.user, via="api")
         return Response(TrainingRunSerializer(run).data)

@@ -8,7 +8,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from mlcore.api import ModelVersionViewSet, TrainingRunViewSet
+from mlcore.api import ModelJobViewSet, ModelVersionViewSet, TrainingRunViewSet
 from patients.api import PatientViewSet
 from scans.api import ScanViewSet
 from scans.review_api import ReviewViewSet
@@ -26,6 +26,7 @@ router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("scans", ScanViewSet, basename="scan")
 router.register("model-versions", ModelVersionViewSet, basename="model-version")
 router.register("training-runs", TrainingRunViewSet, basename="training-run")
+router.register("model-jobs", ModelJobViewSet, basename="model-job")
 router.register("reviews", ReviewViewSet, basename="review")
 
 v1 = [
