@@ -10,7 +10,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
 from .models import ApiToken
-from .roles import ROLES, STAFF_SITE_ROLES
+from .roles import ROLES, user_staff_flag_sync
 from .services import api_token_create, api_token_revoke
 
 User = get_user_model()
@@ -56,11 +56,7 @@ class ClinicUserAdmin(UserAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Admin-site access follows the role, so nobody has to remember to tick "staff status".
-        user = form.instance
-        if not user.is_superuser:
-            is_staff = user.groups.filter(name__in=STAFF_SITE_ROLES).exists()
-            if user.is_staff != is_staff:
-                User.objects.filter(pk=user.pk).update(is_staff=is_staff)
+        user_staff_flag_sync(user=form.instance)
 
 
 admin.site.unregister(User)

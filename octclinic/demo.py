@@ -28,7 +28,7 @@ from patients.services import patient_care_team_assign, patient_create
 from scheduling.models import Appointment, OpeningHours, Resource
 from scheduling.services import appointment_book, appointment_check_in, local_datetime_build
 
-from .roles import CLINIC_ADMIN, DOCTOR, STAFF_SITE_ROLES, TECHNICIAN
+from .roles import CLINIC_ADMIN, DOCTOR, TECHNICIAN, user_staff_flag
 
 DEMO_STAFF = [
     ("clinicadmin", "Clara", "Admin", CLINIC_ADMIN),
@@ -83,7 +83,7 @@ def _staff_seed(password: str | None) -> list[DemoLogin]:
             chosen = password or secrets.token_urlsafe(12)
             user.set_password(chosen)
             stored[username] = chosen
-        user.is_staff = role in STAFF_SITE_ROLES
+        user.is_staff = user_staff_flag(user)
         user.save()
         logins.append(DemoLogin(username, role, stored.get(username)))
     cred_file.parent.mkdir(parents=True, exist_ok=True)

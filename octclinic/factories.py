@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from factory.django import DjangoModelFactory
 
-from .roles import CLINIC_ADMIN, DOCTOR, STAFF_SITE_ROLES, TECHNICIAN
+from .roles import CLINIC_ADMIN, DOCTOR, TECHNICIAN, user_staff_flag
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -30,7 +30,7 @@ def _role_assign(user, create: bool, role: str | None) -> None:
         return
     if role:
         user.groups.add(Group.objects.get(name=role))
-        user.is_staff = role in STAFF_SITE_ROLES
+        user.is_staff = user_staff_flag(user)
     user.save()
 
 

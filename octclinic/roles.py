@@ -172,3 +172,23 @@ def user_roles(user) -> list[str]:
 
 def has_role(user, roles: Iterable[str]) -> bool:
     return bool(set(user_roles(user)) & set(roles))
+
+
+def user_staff_flag(user) -> bool:
+    """Whether the user belongs on the admin site: a superuser always, otherwise exactly when one of their roles is a
+    ``STAFF_SITE_ROLES`` role. The one rule for the flag; nobody ticks "staff status" by hand."""
+    if user.is_superuser:
+        return True
+    return bool(user.pk) and user.groups.filter(name__in=STAFF_SITE_ROLES).exists()
+
+
+def user_staff_flag_sync(*, user) -> bool:
+    """Set ``is_staff`` from the user's roles (after their groups changed: the admin, the demo seed, factories).
+    Saved through the model so every path stores the same value; returns whether it changed."""
+    wanted = user_staff_flag(user)
+    if user.is_staff == wanted:
+        return False
+    user.is_staff = wanted
+    user.save(update_fields=["is_staff"])
+    user._octclinic_roles = None
+    return True
