@@ -157,13 +157,13 @@ def _oct_check_rows(images: list[bytes], batch, lite) -> tuple[list[tuple], str]
     for image in images:
         pil = image_decode(image)
         gray = gray_of(pil)
-        decoded.append((pil, np.asarray(gray, dtype=np.uint8), VERSIONS[version](gray, size).retina))
+        decoded.append((pil, np.asarray(gray, dtype=np.uint8), VERSIONS[version](gray, size, None).retina))
     n = len(images)
     per_call = _interleaved(
         {
             "model": lambda: [lite.engine.run(batch[i : i + 1]) for i in range(n)],
             "check": lambda: [oct_check_measure(pil, gray, retina) for pil, gray, retina in decoded],
-            "prepare": lambda: [VERSIONS[version](gray_of(image_decode(image)), size) for image in images],
+            "prepare": lambda: [VERSIONS[version](gray_of(image_decode(image)), size, None) for image in images],
             "prepare_checked": lambda: [
                 runtime.image_prepare_checked(image, input_size=size, version=version) for image in images
             ],

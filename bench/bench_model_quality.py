@@ -14,7 +14,11 @@ Protocol (issue #14), so that figures stay honest and comparable:
 * each test fold is scored once: accuracy, per-class recall, urgent-referral (CNV + DME) sensitivity and
   specificity, ECE of the calibrated probabilities, coverage and accuracy of the readings kept at the deferral
   threshold, how many test scans the OCT check accepts, and where the Grad-CAM peak of CNV/DME/DRUSEN scans
-  lies (inside the retina crop's band or not).
+  lies (inside the retina crop's band or not);
+* device shift (issue #15): each test fold is scored again with every scan re-rendered as another OCT device
+  would produce it (``mlcore.device_shift.RENDITIONS``: a retina crop resized to 880x320, lateral compression
+  x3, gamma 0.6 and 1.6, heavy speckle, lower resolution, JPEG q60, an RGB colour map); accuracy and urgent
+  sensitivity/specificity per rendition beside the unshifted figure, and the drop in points.
 
 Prints one row per fold and seed, then mean +- sd per seed and over all runs, with the targets' verdicts;
 ``--json PATH`` writes everything.
@@ -45,6 +49,7 @@ TARGETS = {
     "ece": 0.05,
     "accuracy_kept": 0.97,
     "seed_spread": 0.02,
+    "shift_max_drop": 0.05,  # issue #15: no device rendition costs more than 5 points of accuracy or urgent spec.
 }
 
 
@@ -144,7 +149,6 @@ def gradcam_of_version(version: str) -> dict:
 def oct_check_report(*, per_kind: int = 30, packages: int = 40) -> dict:
     """The OCT check on every real B-scan of ../shared/oct, on them re-rendered as other devices would, and on
     the non-OCT corpus (``bench/nonoct_corpus.py``, a seed the thresholds never saw)."""
-    import io
     from collections import Counter
 
     import numpy as np
@@ -157,31 +161,13 @@ def oct_check_report(*, per_kind: int = 30, packages: int = 40) -> dict:
     started = time.perf_counter()
     refused_real = [p.name for p in paths if not oct_check(p.read_bytes()).recognised]
     ms_per_image = (time.perf_counter() - started) * 1000 / max(len(paths), 1)
-    rng = np.random.default_rng(0)
+    from mlcore.device_shift import RENDITIONS
 
-    def shifted(gray: np.ndarray, name: str) -> np.ndarray:
-        if name == "crop 880x320":
-            top = max(0, gray.shape[0] // 2 - 160)
-            return np.asarray(Image.fromarray(gray[top : top + 320]).resize((880, 320)))
-        if name == "lateral x1/3":
-            return np.asarray(Image.fromarray(gray).resize((max(64, gray.shape[1] // 3), gray.shape[0])))
-        if name.startswith("gamma"):
-            return (255 * (gray / 255.0) ** float(name.split()[1])).astype(np.uint8)
-        if name == "heavy speckle":
-            return np.clip(gray * rng.gamma(4.0, 0.25, gray.shape), 0, 255).astype(np.uint8)
-        if name == "JPEG q60":
-            buffer = io.BytesIO()
-            Image.fromarray(gray).save(buffer, format="JPEG", quality=60)
-            return np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
-        lut = np.stack([np.clip(np.arange(256) * 1.5, 0, 255), np.arange(256), np.arange(256) * 0.6], 1)
-        return lut.astype(np.uint8)[gray]  # an RGB colour map
-
-    shifts = ["crop 880x320", "lateral x1/3", "gamma 0.6", "gamma 1.6", "heavy speckle", "JPEG q60", "RGB map"]
     sample = paths[::10]
     shift_accepted = {}
-    for name in shifts:
+    for name, render in RENDITIONS.items():
         grays = (np.asarray(Image.open(p).convert("L")) for p in sample)
-        shift_accepted[name] = sum(oct_check(shifted(g, name)).recognised for g in grays)
+        shift_accepted[name] = sum(oct_check(render(g)).recognised for g in grays)
     corpus = nonoct_corpus(per_kind=per_kind, packages=packages, seed=2026)
     refused = Counter(kind for kind, data in corpus if not oct_check(data).recognised)
     kinds = Counter(kind for kind, _ in corpus)
@@ -206,14 +192,51 @@ def oct_check_report(*, per_kind: int = 30, packages: int = 40) -> dict:
     }
 
 
-def run_fold(*, fold: int, seed: int, kermany, extra, params, gradcam: bool) -> dict:
+def device_shift_scores(*, model, temperature, test, input_size) -> dict:
+    """The fold's test scans re-rendered as other devices would (``RENDITIONS``), scored like the originals."""
+    import dataclasses
+
+    import numpy as np
+
+    from mlcore.device_shift import RENDITIONS
+    from mlcore.evaluation import metrics_compute, model_probabilities
+    from mlcore.labels import CLASSES
+    from mlcore.oct_check import oct_check
+    from mlcore.preprocessing import image_decode_gray
+
+    labels = np.array([CLASSES.index(i.label) for i in test])
+    grays = [np.asarray(image_decode_gray(i.load()), dtype=np.uint8) for i in test]
+    scores = {}
+    for name, render in RENDITIONS.items():
+        rendered = [render(gray) for gray in grays]
+        items = [
+            dataclasses.replace(item, load=lambda image=image: image)
+            for item, image in zip(test, rendered, strict=True)
+        ]
+        probs = model_probabilities(model=model, temperature=temperature, items=items)
+        metrics = metrics_compute(probs, labels)
+        scores[name] = {
+            "accuracy": metrics["accuracy"],
+            "urgent_sensitivity": metrics["urgent_sensitivity"],
+            "urgent_specificity": metrics["urgent_specificity"],
+            "oct_accepted": int(sum(oct_check(image).recognised for image in rendered)),
+        }
+        print(
+            f"    {name}: accuracy {_fmt(metrics['accuracy'])}, urgent sens/spec "
+            f"{_fmt(metrics['urgent_sensitivity'])}/{_fmt(metrics['urgent_specificity'])}",
+            flush=True,
+        )
+    return scores
+
+
+def run_fold(*, fold: int, seed: int, kermany, extra, params, gradcam: bool, shift: bool = True) -> dict:
     import numpy as np
 
     from mlcore.deferral import deferral_fit, selective_scores
     from mlcore.evaluation import metrics_compute, model_probabilities
     from mlcore.labels import CLASSES
     from mlcore.oct_check import oct_check
-    from mlcore.training import model_train_items, recipe_of
+    from mlcore.training import device_shift_of, model_train_items, recipe_of
 
     train, validation, test = split_for(fold, kermany, extra)
     started = time.monotonic()
@@ -228,6 +251,7 @@ def run_fold(*, fold: int, seed: int, kermany, extra, params, gradcam: bool) -> 
         augment=params.augment,
         seed=seed,
         recipe=recipe_of(params),
+        device_shift=device_shift_of(params),
         on_epoch=lambda p: print(
             f"    epoch {p.epoch}/{p.epochs} loss {p.loss:.3f} "
             + " ".join(f"{k} {v:.3f}" for k, v in p.metrics.items())
@@ -266,6 +290,10 @@ def run_fold(*, fold: int, seed: int, kermany, extra, params, gradcam: bool) -> 
     }
     if gradcam:
         row["gradcam"] = _retina_peak_share(result.model, result.temperature, test, params.input_size)
+    if shift:
+        row["device_shift"] = device_shift_scores(
+            model=result.model, temperature=result.temperature, test=test, input_size=params.input_size
+        )
     return row
 
 
@@ -325,6 +353,9 @@ def table_print(rows: list[dict]) -> dict:
         total = sum(c["n"] for c in cams)
         uniform = sum(c["uniform"] for c in cams)
         print(f"  Grad-CAM peak inside the retina: {inside}/{total} ({inside / max(total, 1):.3f}); uniform {uniform}")
+    shift_summary = shift_table_print(rows)
+    for name, entry in shift_summary.items():
+        verdicts[f"{name}: at most 5 points lost"] = entry["ok"]
     accepted = sum(r["oct_accepted"] for r in rows)
     tested = sum(r["n_test"] for r in rows)
     print(f"  OCT check accepted {accepted}/{tested} test scans")
@@ -332,7 +363,48 @@ def table_print(rows: list[dict]) -> dict:
     print()
     for name, ok in verdicts.items():
         print(f"  {'MET ' if ok else 'MISS'} {name}")
-    return {"summary": summary, "per_seed": per_seed, "verdicts": verdicts}
+    return {"summary": summary, "per_seed": per_seed, "verdicts": verdicts, "device_shift": shift_summary}
+
+
+def shift_table_print(rows: list[dict]) -> dict:
+    """Mean over folds of each device rendition beside the unshifted figure, with the drop in points."""
+    shifted_rows = [r for r in rows if r.get("device_shift")]
+    if not shifted_rows:
+        return {}
+    keys = ("accuracy", "urgent_sensitivity", "urgent_specificity")
+    base = {k: _mean_sd([r[k] for r in shifted_rows])[0] for k in keys}
+    print()
+    print(f"  {'device rendition':<30} {'acc':>6} {'Δacc':>6} {'u.sens':>6} {'u.spec':>6} {'Δspec':>6} {'OCTok':>6}")
+    print(
+        f"  {'(unshifted)':<30} {_fmt(base['accuracy']):>6} {'':>6} {_fmt(base['urgent_sensitivity']):>6}"
+        f" {_fmt(base['urgent_specificity']):>6}"
+    )
+    summary = {}
+    names = list(shifted_rows[0]["device_shift"])
+    tested = sum(r["n_test"] for r in shifted_rows)
+    for name in names:
+        mean = {
+            k: _mean_sd([r["device_shift"][name][k] for r in shifted_rows])[0]
+            for k in ("accuracy", "urgent_sensitivity", "urgent_specificity")
+        }
+        accepted = sum(r["device_shift"][name]["oct_accepted"] for r in shifted_rows)
+        drop_acc = base["accuracy"] - mean["accuracy"]
+        drop_spec = (base["urgent_specificity"] or 0) - (mean["urgent_specificity"] or 0)
+        ok = drop_acc <= TARGETS["shift_max_drop"] and drop_spec <= TARGETS["shift_max_drop"]
+        summary[name] = {
+            **mean,
+            "drop_accuracy": drop_acc,
+            "drop_specificity": drop_spec,
+            "ok": ok,
+            "oct_accepted": accepted,
+            "n": tested,
+        }
+        print(
+            f"  {name:<30} {_fmt(mean['accuracy']):>6} {-drop_acc:>+6.3f} {_fmt(mean['urgent_sensitivity']):>6}"
+            f" {_fmt(mean['urgent_specificity']):>6} {-drop_spec:>+6.3f} {accepted:>5}/{tested}"
+            f"  {'MET' if ok else 'MISS'}"
+        )
+    return summary
 
 
 def main() -> int:
@@ -344,6 +416,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--no-gradcam", action="store_true")
+    parser.add_argument("--no-shift", action="store_true", help="skip the device-shift renditions of each test fold")
     parser.add_argument("--oct-check-only", action="store_true", help="measure the OCT check alone; no training")
     parser.add_argument("--gradcam-version", help="measure the heatmaps of a registered version on its test split")
     parser.add_argument("--json", type=Path)
@@ -393,7 +466,13 @@ def main() -> int:
     for seed in [int(s) for s in args.seeds.split(",")]:
         for fold in [int(f) for f in args.folds.split(",")]:
             row = run_fold(
-                fold=fold, seed=seed, kermany=kermany, extra=extra, params=params, gradcam=not args.no_gradcam
+                fold=fold,
+                seed=seed,
+                kermany=kermany,
+                extra=extra,
+                params=params,
+                gradcam=not args.no_gradcam,
+                shift=not args.no_shift,
             )
             rows.append(row)
             print(
@@ -438,6 +517,7 @@ def report_record(*, rows: list[dict], result: dict, params) -> None:
                 "folds": len({r["fold"] for r in rows}),
             },
             "verdicts": result["verdicts"],
+            "device_shift": result.get("device_shift"),
             "rows": [{k: v for k, v in r.items() if k != "history"} for r in rows],
         },
     )

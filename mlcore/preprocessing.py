@@ -7,7 +7,14 @@ so the tensors seen in training and in the clinic are identical, byte for byte.
 Every model card records the version it was trained with and serving uses that version, so a model trained
 before a change keeps reading scans exactly as it learned to.
 
-Version ``oct-retina-box-v2`` (current):
+Version ``oct-retina-align-v3`` (current): as v2, except where the scan's axial pixel spacing is known (DICOM
+Pixel Spacing): then step 3 keeps a fixed *physical* depth, ``ABOVE_MM`` over and ``BELOW_MM`` under the band (the
+same depths v2 keeps on a 496-row Spectralis scan at 3.87 um per row), so a device with a deeper or shallower
+window, or finer or coarser axial sampling, shows the retina at the same scale. Without a spacing (JPEG/PNG/TIFF,
+most training images) it is v2, byte for byte. Colour and colour-mapped scans (RGB, palette) become grayscale by
+luma in step 1; ``mlcore.device_shift`` renders scans as other devices would for training and the benchmark.
+
+Version ``oct-retina-box-v2``:
 
 1. decode (JPEG/PNG bytes, a PIL image or a uint8 array) to 8-bit grayscale with Pillow's ITU-R 601-2 luma;
 2. find the retina (``mlcore.retina.retina_locate``): the bright layered band's centre line across the width,
@@ -37,12 +44,18 @@ from PIL import Image
 
 from mlcore.retina import RetinaGeometry, retina_locate
 
-PREPROCESSING_VERSION = "oct-retina-box-v2"
+PREPROCESSING_VERSION = "oct-retina-align-v3"
+BOX_V2_VERSION = "oct-retina-box-v2"
 LEGACY_VERSION = "oct-gray-squash-v1"
 
 ABOVE = 0.30  # of the image height, kept above the band's centre line (inner retina, raised lesions)
 BELOW = 0.22  # kept below it (RPE, choroid)
 LOW_PERCENTILE, HIGH_PERCENTILE = 1.0, 99.5
+# v3 with a known axial spacing: the same depths in millimetres (Spectralis: 496 rows x 3.87 um = 1.92 mm).
+ABOVE_MM = 0.576
+BELOW_MM = 0.422
+# Axial spacings outside this range are not an OCT B-scan's (a fundus photo's 11 um is lateral): ignored.
+AXIAL_SPACING_MM = (0.0005, 0.02)
 
 ImageInput = bytes | bytearray | memoryview | Image.Image | np.ndarray
 
@@ -99,17 +112,28 @@ def _three_channels(plane: np.ndarray) -> np.ndarray:
     return np.repeat(plane[:, :, np.newaxis], 3, axis=2)
 
 
-def _legacy(gray: Image.Image, input_size: int) -> Prepared:
+def _legacy(gray: Image.Image, input_size: int, row_spacing_mm: float | None = None) -> Prepared:
     resized = gray.resize((input_size, input_size), Image.Resampling.BILINEAR)
     tensor = _three_channels(inception_scale(np.asarray(resized, dtype=np.uint8)))
     return Prepared(tensor=tensor, box=(0, 0, *gray.size), size=gray.size, retina=None)
 
 
-def retina_box(geometry: RetinaGeometry, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The crop around the band: full width, from ABOVE over its top to BELOW under its bottom, in the image."""
+def axial_spacing_usable(row_spacing_mm: float | None) -> bool:
+    return row_spacing_mm is not None and AXIAL_SPACING_MM[0] <= float(row_spacing_mm) <= AXIAL_SPACING_MM[1]
+
+
+def retina_box(
+    geometry: RetinaGeometry, size: tuple[int, int], *, row_spacing_mm: float | None = None
+) -> tuple[int, int, int, int]:
+    """The crop around the band: full width, from ABOVE over its top to BELOW under its bottom, in the image
+    (in millimetres, ABOVE_MM / BELOW_MM, when a usable axial spacing is given)."""
     width, height = size
-    top = int(np.floor(geometry.top - ABOVE * height))
-    bottom = int(np.ceil(geometry.bottom + BELOW * height))
+    if axial_spacing_usable(row_spacing_mm):
+        above, below = ABOVE_MM / float(row_spacing_mm), BELOW_MM / float(row_spacing_mm)
+    else:
+        above, below = ABOVE * height, BELOW * height
+    top = int(np.floor(geometry.top - above))
+    bottom = int(np.ceil(geometry.bottom + below))
     # A window cut off by the image edge is moved, not shrunk, so the scale stays the same where possible.
     if top < 0:
         bottom, top = min(height, bottom - top), 0
@@ -126,33 +150,51 @@ def intensity_normalise(pixels: np.ndarray) -> np.ndarray:
     return np.clip(scaled, -1.0, 1.0, out=scaled)
 
 
-def _retina_box_v2(gray: Image.Image, input_size: int) -> Prepared:
+def _retina_box_v2(gray: Image.Image, input_size: int, row_spacing_mm: float | None = None) -> Prepared:
+    return _retina_align_v3(gray, input_size, None)
+
+
+def _retina_align_v3(gray: Image.Image, input_size: int, row_spacing_mm: float | None = None) -> Prepared:
     pixels = np.asarray(gray, dtype=np.uint8)
     geometry = retina_locate(pixels)
-    box = retina_box(geometry, gray.size)
+    box = retina_box(geometry, gray.size, row_spacing_mm=row_spacing_mm)
     crop = gray.crop(box).resize((input_size, input_size), Image.Resampling.BILINEAR)
     tensor = _three_channels(intensity_normalise(np.asarray(crop, dtype=np.uint8)))
     return Prepared(tensor=tensor, box=box, size=gray.size, retina=geometry)
 
 
-VERSIONS: dict[str, Callable[[Image.Image, int], Prepared]] = {
-    PREPROCESSING_VERSION: _retina_box_v2,
+# (grayscale image, input size, axial spacing in mm or None) -> Prepared
+VERSIONS: dict[str, Callable[[Image.Image, int, float | None], Prepared]] = {
+    PREPROCESSING_VERSION: _retina_align_v3,
+    BOX_V2_VERSION: _retina_box_v2,
     LEGACY_VERSION: _legacy,
 }
 
 
-def image_prepare(image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION) -> Prepared:
+def image_prepare(
+    image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION, row_spacing_mm: float | None = None
+) -> Prepared:
     """The model input for one image, with its geometry (the heatmap is drawn back into ``box``)."""
     try:
         function = VERSIONS[version]
     except KeyError:
         raise ValueError(f"Unknown preprocessing version {version!r}") from None
-    return function(image_decode_gray(image), input_size)
+    return function(image_decode_gray(image), input_size, row_spacing_mm)
 
 
-def image_preprocess(image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION) -> np.ndarray:
+def image_preprocess(
+    image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION, row_spacing_mm: float | None = None
+) -> np.ndarray:
     """Return the model input for one image: float32 array of shape (input_size, input_size, 3)."""
-    return image_prepare(image, input_size=input_size, version=version).tensor
+    return image_prepare(image, input_size=input_size, version=version, row_spacing_mm=row_spacing_mm).tensor
+
+
+def prepared_png(prepared: Prepared) -> bytes:
+    """What the model saw, as an 8-bit grayscale PNG (shown beside the scan with the AI's explanation)."""
+    plane = np.clip((prepared.tensor[:, :, 0] + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(plane).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def image_size(image: ImageInput) -> tuple[int, int]:

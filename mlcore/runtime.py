@@ -388,12 +388,16 @@ def deferral_threshold_of(card: ModelCard) -> float | None:
 
 
 def image_prepare_checked(
-    image: ImageInput, *, input_size: int, version: str = PREPROCESSING_VERSION
+    image: ImageInput,
+    *,
+    input_size: int,
+    version: str = PREPROCESSING_VERSION,
+    row_spacing_mm: float | None = None,
 ) -> tuple[Prepared, OctCheck]:
     """Decode once; the model input and the OCT check share the decoded image and the located retina."""
     pil = image_decode(image)
     gray = gray_of(pil)
-    prepared = VERSIONS[version](gray, input_size)
+    prepared = VERSIONS[version](gray, input_size, row_spacing_mm)
     return prepared, oct_check_measure(pil, np.asarray(gray, dtype=np.uint8), prepared.retina)
 
 
@@ -401,19 +405,28 @@ def images_prepare(
     images: Sequence[ImageInput], *, input_size: int, version: str = PREPROCESSING_VERSION
 ) -> np.ndarray:
     """The serving side of preprocessing: a float32 batch, the shared preprocessing applied per image."""
-    return np.stack([VERSIONS[version](gray_of(image_decode(image)), input_size).tensor for image in images])
+    return np.stack([VERSIONS[version](gray_of(image_decode(image)), input_size, None).tensor for image in images])
 
 
 def classify(
-    images: Sequence[ImageInput], *, heatmaps: bool = False, loaded: LoadedModel | None = None
+    images: Sequence[ImageInput],
+    *,
+    heatmaps: bool = False,
+    loaded: LoadedModel | None = None,
+    row_spacings_mm: Sequence[float | None] | None = None,
 ) -> list[Reading]:
     """Classify scans with the deployed model, in batches of ``MLCORE_BATCH_SIZE``.
 
     Pass file bytes where you have them: that is exactly what the training pipeline reads. PIL images and
-    uint8 arrays are accepted too. Raises ``NoDeployedModel`` / ``ModelVersionUnavailable``.
+    uint8 arrays are accepted too. ``row_spacings_mm`` (one per image, None where unknown) is the axial pixel
+    spacing a DICOM header gives: preprocessing versions that use it crop a fixed physical depth.
+    Raises ``NoDeployedModel`` / ``ModelVersionUnavailable``.
     """
     if not images:
         return []
+    spacings = list(row_spacings_mm) if row_spacings_mm is not None else [None] * len(images)
+    if len(spacings) != len(images):
+        raise ValueError("row_spacings_mm needs one entry per image")
     loaded = loaded or model_current()
     size = loaded.card.input_size
     step = _batch_size()
@@ -422,7 +435,10 @@ def classify(
     for start in range(0, len(images), step):
         chunk = list(images[start : start + step])
         prepared = [
-            image_prepare_checked(image, input_size=size, version=loaded.card.preprocessing_version) for image in chunk
+            image_prepare_checked(
+                image, input_size=size, version=loaded.card.preprocessing_version, row_spacing_mm=spacing
+            )
+            for image, spacing in zip(chunk, spacings[start : start + step], strict=True)
         ]
         batch = np.stack([p.tensor for p, _check in prepared])
         began = time.perf_counter()

@@ -233,7 +233,7 @@ def training_run_execute(*, run_id: int, on_epoch=None):
     from mlcore.datasets import dataset_snapshot_create, dataset_split_items
     from mlcore.evaluation import model_evaluate
     from mlcore.models import TrainingRun
-    from mlcore.training import TrainingCancelled, model_train_items, recipe_of
+    from mlcore.training import TrainingCancelled, device_shift_of, model_train_items, recipe_of
     from mlcore.training_params import TrainingParams
 
     with transaction.atomic():
@@ -299,6 +299,7 @@ def training_run_execute(*, run_id: int, on_epoch=None):
             should_cancel=cancelled,
             seed=params.seed,
             recipe=recipe_of(params),
+            device_shift=device_shift_of(params),
         )
         _run_log(run_id, f"trained in {result.seconds:.0f}s ({result.images_per_second:.1f} images/s)")
         evaluation = model_evaluate(model=result.model, temperature=result.temperature, items=test)

@@ -166,6 +166,42 @@ def augmentation_layer(augmentation: Augmentation, *, seed: int = 0):
     return apply
 
 
+def _item_spacing(item: TrainingItem) -> float | None:
+    """The axial pixel spacing a source knows for an item (clinic DICOM scans), for preprocessing v3."""
+    spacing = item.extra.get("row_spacing_mm") if item.extra else None
+    return float(spacing) if spacing else None
+
+
+def device_shift_loader(items: Sequence[TrainingItem], *, input_size: int, shift, seed: int):
+    """``index -> model input`` that re-renders each image as a random other device would before preprocessing.
+
+    The decoded grayscale originals are kept in memory (the cost of decoding once); every call draws a new
+    rendition from its own generator (seed, call number), so parallel calls never share random state.
+    """
+    import itertools
+    import threading
+
+    from mlcore.device_shift import device_shift_apply
+    from mlcore.preprocessing import image_decode_gray
+
+    originals: dict[int, np.ndarray] = {}
+    lock = threading.Lock()
+    calls = itertools.count()
+
+    def load(index) -> np.ndarray:
+        index = int(index)
+        gray = originals.get(index)
+        if gray is None:
+            gray = np.asarray(image_decode_gray(items[index].load()), dtype=np.uint8)
+            with lock:
+                originals[index] = gray
+        rng = np.random.default_rng([seed, next(calls)])
+        rendered = device_shift_apply(gray, shift=shift, rng=rng)
+        return image_preprocess(rendered, input_size=input_size, row_spacing_mm=_item_spacing(items[index]))[:, :, :1]
+
+    return load
+
+
 def items_dataset_build(
     items: Sequence[TrainingItem],
     *,
@@ -186,8 +222,11 @@ def items_dataset_build(
 
     loaders = [item.load for item in items]
 
+    spacings = [_item_spacing(item) for item in items]
+
     def load(index) -> np.ndarray:
-        return image_preprocess(loaders[int(index)](), input_size=input_size)[:, :, :1]
+        index = int(index)
+        return image_preprocess(loaders[index](), input_size=input_size, row_spacing_mm=spacings[index])[:, :, :1]
 
     def to_tensor(index):
         image = tf.numpy_function(load, [index], tf.float32, stateful=False)
@@ -282,6 +321,17 @@ def recipe_of(params) -> Recipe | None:
     )
 
 
+def device_shift_of(params):
+    """The device renditions a run's ``TrainingParams`` ask for (None: train on the scans as they are).
+
+    Only the balanced-epoch recipe re-renders (the plain one caches its preprocessed epoch)."""
+    if not getattr(params, "device_shift", False) or params.recipe == "plain" or not params.balanced_epoch:
+        return None
+    from mlcore.device_shift import DeviceShift
+
+    return DeviceShift()
+
+
 def batchnorm_recalibrate(model, images, *, batches: int = 40) -> None:
     """Re-estimate every batch-norm layer's moving statistics for the model's current weights.
 
@@ -317,18 +367,38 @@ def balanced_dataset_build(
     batch_size: int,
     augmentation: Augmentation | None = None,
     seed: int = 0,
+    device_shift=None,
 ):
     """An endless ``tf.data.Dataset`` of batches drawing every class present equally often.
 
     Each class's preprocessed images are cached once (the first pass decodes them) and repeated, shuffled; the
     classes are interleaved at random with equal weights. Use ``steps_per_epoch`` to bound an epoch.
+    With ``device_shift`` (a ``mlcore.device_shift.DeviceShift``) the decoded originals are kept instead and
+    every draw is re-rendered as another device would, then preprocessed like a clinic scan.
     """
     import tensorflow as tf
 
     per_class = []
-    for name in CLASSES:
+    for class_index, name in enumerate(CLASSES):
         members = [item for item in items if item.label == name]
         if not members:
+            continue
+        if device_shift is not None:
+            load = device_shift_loader(
+                members, input_size=input_size, shift=device_shift, seed=seed * 101 + class_index
+            )
+
+            def to_tensor(index, load=load):
+                image = tf.numpy_function(load, [index], tf.float32, stateful=True)
+                image.set_shape((input_size, input_size, 1))
+                return image
+
+            indices = tf.data.Dataset.range(len(members)).repeat().shuffle(len(members), seed=seed + class_index)
+            target = tf.one_hot(CLASSES.index(name), len(CLASSES))
+            dataset = indices.map(to_tensor, num_parallel_calls=tf.data.AUTOTUNE).map(
+                lambda x, target=target: (tf.repeat(x, 3, axis=2), target)
+            )
+            per_class.append(dataset)
             continue
         dataset = items_dataset_build(members, input_size=input_size, batch_size=1, labels=True, cache=False)
         per_class.append(dataset.unbatch().cache().repeat().shuffle(min(len(members), 512), seed=seed))
@@ -446,6 +516,7 @@ def model_train_items(
     bn_momentum: float = 0.9,
     patience: int | None = None,
     recipe: Recipe | None = None,
+    device_shift=None,
 ) -> ItemsTrainingResult:
     """Train the classifier (class-weighted loss, OCT augmentation), then fit the calibration temperature.
 
@@ -502,6 +573,7 @@ def model_train_items(
             batch_size=batch_size,
             augmentation=augmentation,
             seed=seed,
+            device_shift=device_shift,
         )
         fit_extra = {"steps_per_epoch": steps_per_epoch}  # every batch is class-balanced: no class weights
         images_per_epoch = steps_per_epoch * batch_size
@@ -552,6 +624,8 @@ def model_train_items(
     metrics: dict = {"train_images": len(train_items), "epochs": epochs}
     if recipe is not None:
         metrics["recipe"] = recipe.as_dict()
+    if device_shift is not None and recipe is not None and recipe.balanced_epoch:
+        metrics["device_shift"] = device_shift.as_dict()
     if best is not None and best.best_weights is not None:
         metrics["best_epoch"] = int(best.best_epoch) + 1  # weights restored from this epoch
     temperature = 1.0

@@ -35,14 +35,20 @@ class TrainingParams:
     weight_decay: float = 0.02
     label_smoothing: float = 0.1
     ema_momentum: float | None = 0.99
+    # Re-render training scans as other OCT devices would (mlcore.device_shift.DeviceShift, recorded in the card).
+    device_shift: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def recipe_signature(self) -> dict[str, Any]:
         """What makes two runs the same recipe (not the data, seed or promotion): the key of CV reports."""
+        from mlcore.preprocessing import PREPROCESSING_VERSION
+
         ignore = {"data", "seed", "auto_promote", "synthetic"}
-        return {k: v for k, v in self.as_dict().items() if k not in ignore}
+        signature = {k: v for k, v in self.as_dict().items() if k not in ignore}
+        signature["preprocessing_version"] = PREPROCESSING_VERSION  # a new preprocessing is a new recipe
+        return signature
 
     @classmethod
     def defaults(cls) -> TrainingParams:

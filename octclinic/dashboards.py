@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from mlcore.selectors import model_version_list
+from mlcore.selectors import model_version_deployed, model_version_list
+from scans.device_readiness import device_agreement
 from scans.review_selectors import review_queue_counts, review_target_hours, reviews_recent
 from scans.review_stats import (
     agreement_by_model_version,
@@ -59,7 +60,12 @@ def clinic_admin_dashboard(*, user) -> dict:
     agreement = agreement_by_model_version(weeks=12)
     week_labels = [f"{start:%d.%m.}" for start, _ in weekly]
     floor = float(getattr(settings, "REVIEW_DRIFT_MIN_AGREEMENT", 0.8))
+    deployed = model_version_deployed()
+    devices = device_agreement(versions=[deployed.version]) if deployed else []
     return {
+        "device_agreement": devices,
+        "device_warnings": [row for row in devices if row.warns],
+        "deployed_version": deployed.version if deployed else "",
         "weekly_chart": bar_chart_svg([(f"{s:%d.%m.}", n) for s, n in weekly], title="Scans per week"),
         "weekly_total": sum(n for _, n in weekly),
         "distribution": distribution,

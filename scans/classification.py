@@ -16,6 +16,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from . import files
+from .devices import scan_device_name, scan_row_spacing_mm
 from .errors import IntegrityError
 from .heatmaps import LAYER_EXTENSION
 from .inspection import inspect_file, raster_ai_input
@@ -75,7 +76,8 @@ def scan_classify(*, scan_id: int) -> list[Prediction]:
         return list(Prediction.objects.filter(scan=scan, model_version=deployed, frame__in=frames))
     try:
         images = _images(scan, missing)
-        readings = runtime.classify(images, heatmaps=True)
+        spacing = scan_row_spacing_mm(scan)
+        readings = runtime.classify(images, heatmaps=True, row_spacings_mm=[spacing] * len(images))
         return _predictions_store(scan=scan, frames=missing, images=images, readings=readings)
     except NoDeployedModel:
         _status_set(scan_id, AiStatus.AWAITING_MODEL)
@@ -110,6 +112,7 @@ def _predictions_store(*, scan: Scan, frames: list[int], images: list, readings:
             stored.append(overlay.name)
             overlays.append(overlay)
         versions = {v.version: v for v in ModelVersion.objects.filter(version__in={r.model_version for r in readings})}
+        device = scan_device_name(scan)
         with transaction.atomic():
             predictions = [
                 Prediction.objects.create(
@@ -131,6 +134,7 @@ def _predictions_store(*, scan: Scan, frames: list[int], images: list, readings:
                     heatmap_sha256=overlay.sha256 if overlay else "",
                     model_ms=reading.model_ms,
                     input_sha256=reading.input_sha256,
+                    device=device,
                 )
                 for frame, reading, overlay in zip(frames, readings, overlays, strict=True)
             ]

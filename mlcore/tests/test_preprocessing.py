@@ -64,7 +64,7 @@ def test_gray_rgb_bytes_and_arrays_of_one_scan_preprocess_alike():
     for out in outputs[1:]:
         assert np.array_equal(out, outputs[0])
     assert np.array_equal(outputs[0][..., 0], outputs[0][..., 2])  # gray repeated into three channels
-    assert PREPROCESSING_VERSION == "oct-retina-box-v2"
+    assert PREPROCESSING_VERSION == "oct-retina-align-v3"
 
 
 def test_whole_width_is_kept_not_cropped():

@@ -39,7 +39,7 @@ def classify_as(monkeypatch):
     ModelVersionRowFactory(version="fake-v1")
 
     def use(reading):
-        monkeypatch.setattr(runtime, "classify", lambda images, heatmaps=True: [reading for _ in images])
+        monkeypatch.setattr(runtime, "classify", lambda images, **_options: [reading for _ in images])
 
     return use
 

@@ -1,0 +1,127 @@
+"""AI–doctor agreement per OCT device and model version, and whether each device is validated at all.
+
+A model that reads one device's scans well can read another's badly (issue #15: a Spectralis-trained version
+called most healthy Optovue eyes CNV). So the clinic watches agreement per device: a device whose agreement
+falls under the drift floor is flagged, and a device with no reviewed readings yet is "not yet validated on this
+device" rather than silently trusted. Counts only, no patient data: clinic admins and the models page see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from scheduling.models import Resource
+
+from .models import Prediction, Review, ReviewDecision
+
+UNVALIDATED = "unvalidated"
+DRIFT = "drift"
+FEW = "few"  # reviewed, but fewer than REVIEW_DRIFT_MIN_REVIEWS: no verdict yet
+OK = "ok"
+UNKNOWN_DEVICE_TEXT = "Unknown device"
+
+
+@dataclass(frozen=True)
+class DeviceAgreement:
+    device: str
+    version: str
+    agreed: int
+    total: int
+    readings: int
+    status: str
+    message: str
+
+    @property
+    def rate(self) -> float | None:
+        return self.agreed / self.total if self.total else None
+
+    @property
+    def device_display(self) -> str:
+        return self.device or UNKNOWN_DEVICE_TEXT
+
+    @property
+    def warns(self) -> bool:
+        return self.status in (UNVALIDATED, DRIFT)
+
+
+def _floor() -> tuple[float, int]:
+    return (
+        float(getattr(settings, "REVIEW_DRIFT_MIN_AGREEMENT", 0.8)),
+        int(getattr(settings, "REVIEW_DRIFT_MIN_REVIEWS", 5)),
+    )
+
+
+def _verdict(device: str, agreed: int, total: int) -> tuple[str, str]:
+    floor, min_n = _floor()
+    name = device or UNKNOWN_DEVICE_TEXT
+    if total == 0:
+        return UNVALIDATED, f"Not yet validated on this device ({name}): no doctor has reviewed its AI readings."
+    if total < min_n:
+        return FEW, f"{total} reviewed reading(s) on {name}: too few to judge (at least {min_n})."
+    rate = agreed / total
+    if rate < floor:
+        return DRIFT, f"AI–doctor agreement on {name} is {rate:.0%}, below the drift threshold {floor:.0%}."
+    return OK, ""
+
+
+def device_agreement(*, versions: list[str] | None = None) -> list[DeviceAgreement]:
+    """One row per (device, model version) with readings, plus booked OCT devices the deployed or named versions
+    have never read; sorted by version, then warnings first."""
+    decisions = Review.objects.filter(
+        is_second_opinion=False,
+        model_version__isnull=False,
+        prediction__isnull=False,
+        decision__in=[ReviewDecision.APPROVED, ReviewDecision.CORRECTED],
+        ai_deferred=False,
+        ai_recognised=True,
+    )
+    readings = Prediction.objects.all()
+    if versions is not None:
+        decisions = decisions.filter(model_version__version__in=versions)
+        readings = readings.filter(model_version__version__in=versions)
+    reviewed = {
+        (device, version): (agreed, total)
+        for device, version, agreed, total in decisions.values_list("prediction__device", "model_version__version")
+        .annotate(total=Count("pk"), agreed=Count("pk", filter=Q(decision=ReviewDecision.APPROVED)))
+        .values_list("prediction__device", "model_version__version", "agreed", "total")
+    }
+    counted = {
+        (device, version): n
+        for device, version, n in readings.values_list("device", "model_version__version")
+        .annotate(n=Count("pk"))
+        .values_list("device", "model_version__version", "n")
+    }
+    keys = set(reviewed) | set(counted)
+    if versions:
+        # A booked OCT device that has not sent a single scan yet is unvalidated too.
+        named = {device for device, _ in keys}
+        for resource in Resource.objects.filter(kind=Resource.Kind.DEVICE).only("name", "model_name"):
+            label = f"{resource.name} ({resource.model_name})" if resource.model_name else resource.name
+            if label not in named:
+                keys |= {(label, version) for version in versions}
+    rows = []
+    for device, version in keys:
+        agreed, total = reviewed.get((device, version), (0, 0))
+        status, message = _verdict(device, agreed, total)
+        rows.append(DeviceAgreement(device, version, agreed, total, counted.get((device, version), 0), status, message))
+    order = {DRIFT: 0, UNVALIDATED: 1, FEW: 2, OK: 3}
+    return sorted(rows, key=lambda r: (r.version, order[r.status], r.device_display.lower()))
+
+
+def device_agreement_section(request, versions) -> str:
+    """The models page's and model cards' section (registered with ``mlcore.page_sections``)."""
+    from django.template.loader import render_to_string
+
+    rows = device_agreement(versions=list(versions))
+    return render_to_string(
+        "scans/partials/device_agreement.html",
+        {
+            "rows": rows,
+            "warnings": [row for row in rows if row.warns],
+            "single_version": versions[0] if len(versions) == 1 else "",
+        },
+        request=request,
+    )
