@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
@@ -61,8 +68,47 @@ def django_validation_to_drf(exc: DjangoValidationError) -> exceptions.Validatio
     return exceptions.ValidationError({"non_field_errors": exc.messages})
 
 
+class TooManyFields(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "too_many_fields"
+    default_detail = "Too many fields or query parameters."
+
+
+class TooManyFiles(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "too_many_files"
+    default_detail = "Too many files in one request."
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = "The request could not be read."
+
+
+def suspicious_to_drf(exc: SuspiciousOperation) -> exceptions.APIException:
+    """Django's refusals of oversized input (raised while the request is parsed) as the API's 4xx, not a 500.
+
+    The messages name the limit, never the request's content.
+    """
+    from .api_parsers import RequestTooLarge
+
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return TooManyFields(f"Too many fields or query parameters (at most {limit}).")
+    if isinstance(exc, TooManyFilesSent):
+        return TooManyFiles(f"Too many files in one request (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}).")
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(
+            f"The request's form fields are larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
+    return BadRequest()
+
+
 def api_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, SuspiciousOperation):
+        exc = suspicious_to_drf(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = django_validation_to_drf(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

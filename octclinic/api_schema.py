@@ -22,10 +22,15 @@ AUTHENTICATED_ERRORS = {
 class ApiAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         bodies = super()._get_response_bodies(direction)
-        if direction != "response" or getattr(self.view, "public_endpoint", False):
+        if direction != "response":
             return bodies
-        errors = dict(AUTHENTICATED_ERRORS)
+        if getattr(self.view, "public_endpoint", False):
+            # No authentication, but rate-limited per address like every anonymous request.
+            errors = {"429": AUTHENTICATED_ERRORS["429"]}
+        else:
+            errors = dict(AUTHENTICATED_ERRORS)
         if self.method in ("POST", "PUT", "PATCH"):
+            errors["413"] = "The request body is over the documented limit (`API_MAX_BODY_BYTES` for JSON)."
             errors["415"] = "Unsupported request content type."
         for code, description in errors.items():
             if code not in bodies:

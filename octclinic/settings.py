@@ -248,6 +248,13 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 * 60)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Training and never classification: model training, gating and evaluation run on their own queue, consumed by
+# their own worker (`worker-training`); AI readings stay on the default queue (octclinic.celery.task_route).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
+CELERY_TRAINING_QUEUE = env.str("CELERY_TRAINING_QUEUE", default="training")
+CELERY_CLASSIFICATION_QUEUE = CELERY_TASK_DEFAULT_QUEUE
+CELERY_CLASSIFICATION_TASKS = ("scans.tasks.classify_scan", "scans.tasks.shadow_read_scan")
+CELERY_TASK_ROUTES = ("octclinic.celery.task_route",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Cache ----------------------------------------------------------------------------------
@@ -385,7 +392,20 @@ REVIEW_DRIFT_MIN_REVIEWS = env.int("REVIEW_DRIFT_MIN_REVIEWS", default=5)
 # --- REST API (see docs/api.md) ---------------------------------------------------------------
 # Per-client rate limits ("N/sec|min|hour|day"; empty disables): a token is one client, a session its user.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
-API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="60/min")
+# Requests without credentials, and failed tokens, are limited per client address (octclinic/api_throttles.py).
+# The test suite's many anonymous requests share one address, so there they are off unless a test sets them.
+API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="" if DJANGO_ENV == "test" else "60/min")
+API_BAD_TOKEN_THROTTLE_RATE = env.str("API_BAD_TOKEN_THROTTLE_RATE", default="" if DJANGO_ENV == "test" else "20/min")
+# How many reverse proxies in front of the app append to X-Forwarded-For: the client address the per-address
+# limits count is the one the outermost trusted proxy saw (0: the socket's address; the header is ignored).
+API_TRUSTED_PROXIES = env.int("API_TRUSTED_PROXIES", default=0)
+# Request body limits of the API (octclinic/api_parsers.py): JSON and urlencoded bodies above this are a 413;
+# JSON nested deeper than API_MAX_JSON_DEPTH is a 400. Multipart uploads keep Django's limits below.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+# Django's own: non-file form data in memory, form fields and query parameters per request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 # last_used_at of a token is written at most this often (seconds), so reads don't all become writes.
 API_TOKEN_LAST_USED_GRANULARITY_SECONDS = env.int("API_TOKEN_LAST_USED_GRANULARITY_SECONDS", default=60)
@@ -393,10 +413,13 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "octclinic.api_auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Last: counts the requests nobody authenticated, per address, before they get their 401.
+        "octclinic.api_throttles.AnonymousThrottleAuthentication",
     ],
     # Refuses by default: each view lists what every action needs (octclinic/api_permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["octclinic.api_permissions.RolePermissions"],
     "DEFAULT_THROTTLE_CLASSES": ["octclinic.api_throttles.ApiClientThrottle"],
+    "NUM_PROXIES": API_TRUSTED_PROXIES,
     "DEFAULT_SCHEMA_CLASS": "octclinic.api_schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "octclinic.api_pagination.ApiPagination",
     "PAGE_SIZE": API_PAGE_SIZE,
@@ -406,9 +429,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["octclinic.api_renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        "octclinic.api_parsers.JSONParser",
+        "octclinic.api_parsers.MultiPartParser",
+        "octclinic.api_parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "octclinic.api_errors.api_exception_handler",
     "DATETIME_FORMAT": "iso-8601",

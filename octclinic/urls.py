@@ -3,8 +3,10 @@ from django.urls import include, path
 
 from . import audit_views, health, metrics, two_factor, views
 
+handler400 = "octclinic.views.bad_request"
 handler403 = "octclinic.views.permission_denied"
 handler404 = "octclinic.views.page_not_found"
+handler500 = "octclinic.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),

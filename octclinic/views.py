@@ -1,5 +1,7 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from . import dashboards
 from .roles import CLINIC_ADMIN, DOCTOR, TECHNICIAN, user_roles
@@ -27,9 +29,35 @@ def home(request):
     return response
 
 
+def _api_error(request, *, status: int, code: str, message: str):
+    """Under /api/ the error pages answer in the API's one JSON shape (octclinic.api_errors)."""
+    if request.path.startswith("/api/"):
+        from .api_errors import error_body
+
+        return JsonResponse(error_body(code=code, message=message), status=status)
+    return None
+
+
+def bad_request(request, exception=None):
+    """Django's refusals outside a DRF view (e.g. too many fields read by a middleware): a 400, never a 500."""
+    return _api_error(
+        request, status=400, code="bad_request", message="The request could not be read."
+    ) or defaults.bad_request(request, exception)
+
+
 def permission_denied(request, exception=None):
-    return render(request, "403.html", status=403)
+    return _api_error(request, status=403, code="permission_denied", message="Your role may not do this.") or render(
+        request, "403.html", status=403
+    )
 
 
 def page_not_found(request, exception=None):
-    return render(request, "404.html", status=404)
+    return _api_error(request, status=404, code="not_found", message="Not found.") or render(
+        request, "404.html", status=404
+    )
+
+
+def server_error(request):
+    return _api_error(
+        request, status=500, code="server_error", message="Internal error; it has been logged."
+    ) or defaults.server_error(request)

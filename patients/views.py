@@ -57,7 +57,7 @@ def patient_list_view(request):
 @permission_required("patients.add_patient", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def patient_create_view(request):
-    form = PatientForm(request.POST or None)
+    form = PatientForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.patient_create(created_by=request.user, **form.cleaned_data)
@@ -85,7 +85,7 @@ def patient_detail_view(request, pk: int):
 def patient_edit_view(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
     patient_require_visible(user=request.user, patient=patient)
-    form = PatientForm(request.POST or None, instance=patient)
+    form = PatientForm(request.POST if request.method == "POST" else None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.patient_update(patient=patient, updated_by=request.user, **form.cleaned_data)

@@ -28,7 +28,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from octclinic.api_audit import AuditActorMixin
@@ -36,6 +35,7 @@ from octclinic.api_errors import ErrorSerializer, error_body
 from octclinic.api_fields import ApiModelSerializer
 from octclinic.api_filters import IdFilter, UtcDateTimeFilter
 from octclinic.api_pagination import ApiCursorPagination
+from octclinic.api_parsers import FormParser, MultiPartParser
 from octclinic.services import IdempotencyConflict, idempotent_call
 from patients import access as patient_access
 from patients.api import VisiblePatientField

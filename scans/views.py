@@ -12,11 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from patients.access import patient_visible_to
 from patients.eyes import Eye
 from patients.models import Patient
 from scheduling.models import Appointment
 
-from .access import patient_scans_allowed, patient_scans_require
+from .access import action_require, patient_scans_allowed
+from .access import patient_scans_require as _require_role_and_reach
 from .classification import scan_classification_retry
 from .errors import IntakeError, IntegrityError
 from .forms import FrameSelectForm, ScanUploadForm, frames_display
@@ -41,6 +43,15 @@ PRIVATE = "private, no-store"
 def _private(response):
     response["Cache-Control"] = PRIVATE
     return response
+
+
+def patient_scans_require(*, user, patient, action="view") -> None:
+    """404 for a patient outside the user's reach, as the API answers (a 403 would say the patient exists);
+    403 only when the role may not do this at all."""
+    action_require(user=user, action=action)
+    if not patient_visible_to(user=user, patient=patient):
+        raise Http404
+    _require_role_and_reach(user=user, patient=patient, action=action)
 
 
 def _scan_or_404(uuid) -> Scan:
@@ -68,7 +79,8 @@ def scan_upload(request):
     initial = {"appointment": appointment, "acquired_on": timezone.localdate()}
     if appointment is not None:
         initial["acquired_on"] = timezone.localtime(appointment.start).date()
-    form = ScanUploadForm(request.POST or None, patient=patient, initial=initial)
+    # Bound on every POST, even an empty one (an empty QueryDict is falsy: `or None` left it unbound).
+    form = ScanUploadForm(request.POST if request.method == "POST" else None, patient=patient, initial=initial)
     outcomes = None
     status = 200
     if request.method == "POST":

@@ -102,5 +102,6 @@ def test_clinic_wide_access_opens_every_patient(client, other_doctor, objects):
 
 def test_a_patient_without_a_team_is_hidden_from_doctors(doctor_client, technician_client):
     orphan = PatientFactory()
-    assert doctor_client.get(reverse("patients:detail", args=[orphan.pk])).status_code == 403
+    # 404, as for a patient that doesn't exist (issue #18): a 403 would confirm the record is there.
+    assert doctor_client.get(reverse("patients:detail", args=[orphan.pk])).status_code == 404
     assert technician_client.get(reverse("patients:detail", args=[orphan.pk])).status_code == 200
