@@ -29,20 +29,178 @@ def model_version_previous() -> ModelVersion | None:
 
 
 def shadow_agreement_report(*, candidate: ModelVersion) -> dict:
-    """How often the shadow candidate agreed with the deployed model, overall and per deployed label."""
+    """How often the shadow candidate agreed with the deployed model: overall, per label the deployed model gave
+    (n, agreements, rate) and the label pairs. "" is a scan one of them did not recognise as an OCT B-scan."""
     from collections import Counter
 
+    from mlcore.labels import CLASSES
     from mlcore.models import ShadowReading
 
     rows = list(ShadowReading.objects.filter(candidate=candidate).values_list("deployed_label", "candidate_label"))
     pairs = Counter(rows)
     agree = sum(n for (a, b), n in pairs.items() if a == b)
+    per_label = []
+    for label in [*CLASSES, *sorted({a for a, _ in rows} - set(CLASSES))]:
+        n = sum(count for (a, _), count in pairs.items() if a == label)
+        if n:
+            same = pairs.get((label, label), 0)
+            per_label.append({"label": label or "not recognised", "n": n, "agreements": same, "rate": same / n})
     return {
         "n": len(rows),
         "agreements": agree,
         "agreement_rate": agree / len(rows) if rows else None,
-        "pairs": [{"deployed": a, "candidate": b, "n": n} for (a, b), n in sorted(pairs.items())],
+        "per_label": per_label,
+        "pairs": [{"deployed": a or "not recognised", "candidate": b or "not recognised", "n": n}
+                  for (a, b), n in sorted(pairs.items())],
+    }  # fmt: skip
+
+
+def shadow_candidate_current() -> ModelVersion | None:
+    """The candidate running in shadow mode now, if any."""
+    return (
+        ModelVersion.objects.filter(status=ModelVersion.Status.CANDIDATE, lifecycle__shadow=True)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def deploy_min_test_per_class() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "MLCORE_DEPLOY_MIN_TEST_PER_CLASS", 10))
+
+
+def _test_set_problems(report: dict, *, name: str, minimum: int) -> list[str]:
+    from mlcore.labels import CLASSES
+
+    per_class = report.get("per_class") or {}
+    support = {c: int((per_class.get(c) or {}).get("support") or 0) for c in CLASSES}
+    problems = []
+    missing = [c for c, n in support.items() if n == 0]
+    if missing:
+        problems.append(f"{name} has no {', '.join(missing)} scans")
+    few = [f"{c} {n}" for c, n in support.items() if 0 < n < minimum]
+    if few:
+        problems.append(f"{name} has fewer than {minimum} scans of a class ({', '.join(few)})")
+    return problems
+
+
+def model_version_deploy_problems(*, model_version: ModelVersion) -> list[str]:
+    """Why this version must not be deployed without an override, in words (empty: it may be deployed).
+
+    A test report (its held-out test split) must exist; that test set and this clinic's frozen test set must
+    each hold every class with at least ``MLCORE_DEPLOY_MIN_TEST_PER_CLASS`` scans; and it must have been
+    evaluated on this clinic's frozen test set.
+    """
+    from mlcore.models import ModelVersionLifecycle
+
+    lifecycle = ModelVersionLifecycle.objects.filter(model_version=model_version).first()
+    evaluation = (lifecycle.evaluation if lifecycle else None) or {}
+    clinic = (lifecycle.clinic_evaluation if lifecycle else None) or {}
+    minimum = deploy_min_test_per_class()
+    problems = []
+    if not evaluation.get("n"):
+        problems.append("it has no test report")
+    else:
+        problems += _test_set_problems(evaluation, name="its test set", minimum=minimum)
+    if not clinic.get("n"):
+        problems.append("it was never evaluated on this clinic's frozen test set")
+    else:
+        problems += _test_set_problems(clinic, name="this clinic's frozen test set", minimum=minimum)
+    return problems
+
+
+def model_version_actions(*, model_version: ModelVersion, limit: int = 50):
+    """The registry actions on this version, or that moved the deployment to or from it, newest first."""
+    from django.db.models import Q
+
+    from mlcore.models import ModelAction
+
+    return (
+        ModelAction.objects.filter(
+            Q(model_version=model_version) | Q(from_version=model_version.version) | Q(to_version=model_version.version)
+        )
+        .select_related("model_version", "training_run")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def model_action_list(*, limit: int = 20):
+    from mlcore.models import ModelAction
+
+    return ModelAction.objects.select_related("model_version").order_by("-created_at", "-pk")[:limit]
+
+
+def model_job_list(*, model_version: ModelVersion | None = None, limit: int = 10):
+    from mlcore.models import ModelJob
+
+    jobs = ModelJob.objects.select_related("model_version", "requested_by")
+    if model_version is not None:
+        jobs = jobs.filter(model_version=model_version)
+    return jobs.order_by("-created_at", "-pk")[:limit]
+
+
+def training_queue_state(*, inspect_timeout: float | None = 0.5) -> dict:
+    """What the training queue is doing: the training run or job running (and on which worker), those queued in
+    order, and the workers that listen on the queue (asked over the broker; ``inspect_timeout`` None skips)."""
+    from mlcore.models import ModelJob, TrainingRun
+
+    active_runs = list(
+        TrainingRun.objects.filter(status__in=TrainingRun.ACTIVE).select_related("started_by", "model_version")
+    )
+    active_jobs = list(ModelJob.objects.filter(status__in=ModelJob.ACTIVE).select_related("model_version"))
+    items = [
+        {
+            "kind": "training",
+            "label": f"Training run #{run.pk}",
+            "status": run.status,
+            "worker": run.worker,
+            "since": run.started_at or run.created_at,
+            "progress": run.progress_percent,
+            "url_name": "mlcore:training_progress",
+            "url_arg": run.pk,
+        }
+        for run in active_runs
+    ] + [
+        {
+            "kind": job.kind,
+            "label": f"{job.get_kind_display()}: {job.model_version.version}",
+            "status": job.status,
+            "worker": job.worker,
+            "since": job.started_at or job.created_at,
+            "progress": job.progress_percent,
+            "url_name": "mlcore:card",
+            "url_arg": job.model_version.version,
+        }
+        for job in active_jobs
+    ]
+    items.sort(key=lambda item: item["since"])
+    workers = None if inspect_timeout is None else training_queue_workers(timeout=inspect_timeout)
+    return {
+        "queue": training_queue_name(),
+        "running": [i for i in items if i["status"] == "running"],
+        "queued": [i for i in items if i["status"] == "queued"],
+        "workers": workers,
+        "workers_asked": inspect_timeout is not None,
     }
+
+
+def training_queue_name() -> str:
+    from django.conf import settings
+
+    return getattr(settings, "CELERY_TRAINING_QUEUE", "training")
+
+
+def training_queue_workers(*, timeout: float = 0.5) -> list[str] | None:
+    """Hostnames of the Celery workers consuming the training queue; None when the broker could not be asked."""
+    try:
+        from celery import current_app
+
+        replies = current_app.control.inspect(timeout=timeout).active_queues() or {}
+    except Exception:  # the page must render whatever the broker does
+        return None
+    queue = training_queue_name()
+    return sorted(host for host, queues in replies.items() if any(q.get("name") == queue for q in queues or []))
 
 
 def model_version_list_with_lifecycle() -> QuerySet[ModelVersion]:

@@ -1,8 +1,11 @@
 """Shadow mode: a candidate reads new scans beside the deployed model, and nobody sees its answer.
 
-The scans app calls ``shadow_reading_record`` after each classification; what is stored is the two labels and
-the input's sha256 (no scan, no patient). The agreement report tells a clinic admin, before promotion, how
-often the candidate would have said something different on this clinic's own scans.
+After each classification the scans app queues a follow-up task (``scans.tasks.shadow_read_scan``, only while a
+candidate is in shadow mode) that calls ``shadow_reading_record`` with the same image the deployed model read and
+that model's stored label: the deployed reading is stored first and never waits for the candidate. What is stored
+is the two labels and the input's sha256 (no scan, no patient). The agreement report (overall and per label,
+``selectors.shadow_agreement_report``) tells a clinic admin, before promotion, how often the candidate would have
+said something different on this clinic's own scans, and the gate uses it (``mlcore.gating``).
 """
 
 from __future__ import annotations
@@ -22,11 +25,9 @@ _loaded: dict[str, object] = {}  # version -> runtime.LoadedModel (only the curr
 
 
 def shadow_candidate() -> ModelVersion | None:
-    return (
-        ModelVersion.objects.filter(status=ModelVersion.Status.CANDIDATE, lifecycle__shadow=True)
-        .order_by("-created_at")
-        .first()
-    )
+    from mlcore.selectors import shadow_candidate_current
+
+    return shadow_candidate_current()
 
 
 def _shadow_model(version: str):
@@ -39,17 +40,27 @@ def _shadow_model(version: str):
         return _loaded[version]
 
 
-def shadow_reading_record(*, image_bytes: bytes, deployed_reading) -> ShadowReading | None:
-    """Run the shadow candidate (if any) on the same bytes the deployed model read, and store the agreement.
+def shadow_reading_record(
+    *,
+    image_bytes,
+    deployed_reading=None,
+    deployed_version: str | None = None,
+    deployed_label: str | None = None,
+) -> ShadowReading | None:
+    """Run the shadow candidate (if any) on the same image the deployed model read, and store the agreement.
 
-    ``deployed_reading`` is the ``mlcore.runtime.Reading`` the deployed model produced. Returns None when no
-    candidate is in shadow mode or it cannot load (shadowing must never break the real reading).
-    Idempotent per (candidate, input checksum).
+    ``image_bytes`` is what ``runtime.classify`` read (file bytes, or a decoded frame). The deployed side is either
+    ``deployed_reading`` (the ``mlcore.runtime.Reading``) or its stored ``deployed_version`` and ``deployed_label``
+    ("" for an image it did not recognise as OCT). Returns None when no candidate is in shadow mode or it cannot
+    load (shadowing must never break the real reading). Idempotent per (candidate, input checksum).
     """
     from mlcore.runtime import classify
 
+    if deployed_reading is not None:
+        deployed_version = deployed_reading.model_version
+        deployed_label = deployed_reading.label if deployed_reading.recognised else ""
     candidate = shadow_candidate()
-    if candidate is None or candidate.version == deployed_reading.model_version:
+    if candidate is None or candidate.version == deployed_version:
         return None
     checksum = image_checksum(image_bytes)
     existing = ShadowReading.objects.filter(candidate=candidate, input_sha256=checksum).first()
@@ -60,15 +71,16 @@ def shadow_reading_record(*, image_bytes: bytes, deployed_reading) -> ShadowRead
     except ModelVersionUnavailable:
         logger.exception("mlcore: shadow candidate %s cannot load", candidate.version)
         return None
+    candidate_label = reading.label if reading.recognised else ""
     try:
         with transaction.atomic():
             return ShadowReading.objects.create(
                 candidate=candidate,
                 input_sha256=checksum,
-                deployed_version=deployed_reading.model_version,
-                deployed_label=deployed_reading.label,
-                candidate_label=reading.label,
-                agrees=reading.label == deployed_reading.label,
+                deployed_version=deployed_version,
+                deployed_label=deployed_label or "",
+                candidate_label=candidate_label,
+                agrees=candidate_label == (deployed_label or ""),
             )
     except IntegrityError:  # the same input recorded concurrently
         return ShadowReading.objects.get(candidate=candidate, input_sha256=checksum)

@@ -1,7 +1,9 @@
-"""`make run`: the web server, a Celery worker, Celery beat and the DICOM process side by side, stopped together.
+"""`make run`: the web server, two Celery workers, Celery beat and the DICOM process side by side, stopped together.
 
-The worker and beat are real processes on the configured broker (kombu's filesystem transport by
-default, Redis when REDIS_URL is set), so background work behaves as in production. Ctrl-C (or
+The workers and beat are real processes on the configured broker (kombu's filesystem transport by
+default, Redis when REDIS_URL is set), so background work behaves as in production. `worker` consumes the default
+queue (AI readings, imports, PACS); `worker-training` consumes only the training queue (training, gating,
+evaluation), so a training run never keeps a scan waiting for its AI reading. Ctrl-C (or
 SIGTERM) stops everything this started. The DICOM process (receiver and modality worklist, docs/dicom.md) listens on
 DICOM_PORT (11112) on loopback unless DICOM_BIND_ADDRESS says otherwise.
 """
@@ -20,11 +22,19 @@ PYTHON = sys.executable
 
 def _commands(host: str, port: str) -> dict[str, list[str]]:
     concurrency = os.environ.get("WORKER_CONCURRENCY", "1")
+    # The same names and defaults as settings.CELERY_TASK_DEFAULT_QUEUE / CELERY_TRAINING_QUEUE.
+    default_queue = os.environ.get("CELERY_DEFAULT_QUEUE", "celery")
+    training_queue = os.environ.get("CELERY_TRAINING_QUEUE", "training")
     return {
         "web": [PYTHON, "manage.py", "runserver", f"{host}:{port}"],
         "worker": [
-            PYTHON, "-m", "celery", "-A", "octclinic", "worker",
+            PYTHON, "-m", "celery", "-A", "octclinic", "worker", "-Q", default_queue,
             "--loglevel", "INFO", "--concurrency", concurrency, "--hostname", "worker@%h",
+        ],
+        # One training at a time (a database rule), so one process; never the readings' queue.
+        "worker-training": [
+            PYTHON, "-m", "celery", "-A", "octclinic", "worker", "-Q", training_queue,
+            "--loglevel", "INFO", "--concurrency", "1", "--hostname", "training@%h",
         ],
         "beat": [
             PYTHON, "-m", "celery", "-A", "octclinic", "beat", "--loglevel", "INFO",
@@ -55,7 +65,7 @@ def main() -> int:
         # Each child leads its own process group, so stopping it also stops what it forked
         # (runserver's autoreloader child, the worker's pool processes).
         processes[name] = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own fixed argv
-    print(f"\nOCT Clinic is running at http://{host}:{port}/  (Ctrl-C stops web, worker, beat and dicom)\n", flush=True)
+    print(f"\nOCT Clinic is running at http://{host}:{port}/  (Ctrl-C stops them all)\n", flush=True)
     exit_code = 0
     try:
         while not stopping:

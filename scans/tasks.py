@@ -23,8 +23,25 @@ def dataset_import_task(job_id: int) -> None:
 )
 def classify_scan(scan_id: int) -> None:
     from .classification import scan_classify
+    from .shadow_readings import scan_shadow_enqueue
 
-    scan_classify(scan_id=scan_id)
+    if scan_classify(scan_id=scan_id):
+        # Only after the deployed model's reading is stored: the shadow candidate reads in a task of its own.
+        scan_shadow_enqueue(scan_id=scan_id)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def shadow_read_scan(scan_id: int) -> None:
+    """The shadow candidate reads the scan beside the deployed model (mlcore.shadow); nobody sees its answer."""
+    from .shadow_readings import scan_shadow_read
+
+    scan_shadow_read(scan_id=scan_id)
 
 
 @shared_task(ignore_result=True)

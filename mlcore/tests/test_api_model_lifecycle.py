@@ -19,7 +19,8 @@ def test_deploy_then_roll_back_for_clinic_admins_only(persona, tiny_card):
     ModelVersion.objects.filter(pk=first.pk).update(deployed_at=timezone.now())
     second = registry_row(card_copy(tiny_card, version="api-b"))
     client = persona_client(persona)
-    deployed = client.post("/api/v1/model-versions/api-b/deploy/")
+    body = {"reason": "newer", "override_reason": "checks not under test"}
+    deployed = client.post("/api/v1/model-versions/api-b/deploy/", body, format="json")
     assert deployed.status_code == expected(persona, {"clinic_admin"}, 200)
     first.refresh_from_db()
     second.refresh_from_db()
@@ -28,36 +29,46 @@ def test_deploy_then_roll_back_for_clinic_admins_only(persona, tiny_card):
         return
     assert deployed.json()["status"] == "deployed"
     assert (first.status, second.status) == ("retired", "deployed")
-    rolled = client.post("/api/v1/model-versions/rollback/")
+    rolled = client.post("/api/v1/model-versions/rollback/", {"reason": "api-b misreads"}, format="json")
     assert rolled.status_code == 200 and rolled.json()["version"] == "api-a"
 
 
 def test_broken_artifact_is_a_409_and_the_current_model_keeps_serving(tiny_card):
     current = registry_row(card_copy(tiny_card, version="api-ok"), status=ModelVersion.Status.DEPLOYED)
     registry_row(broken_card(tiny_card, version="api-broken"))
-    response = persona_client("clinic_admin").post("/api/v1/model-versions/api-broken/deploy/")
+    response = persona_client("clinic_admin").post(
+        "/api/v1/model-versions/api-broken/deploy/", {"reason": "try", "override_reason": "test"}, format="json"
+    )
     assert response.status_code == 409 and error_of(response)["code"] == "conflict"
     current.refresh_from_db()
     assert current.status == "deployed"
 
 
 def test_nothing_to_roll_back_to_is_a_409():
-    response = persona_client("clinic_admin").post("/api/v1/model-versions/rollback/")
+    response = persona_client("clinic_admin").post("/api/v1/model-versions/rollback/", {"reason": "x"}, format="json")
     assert response.status_code == 409
 
 
-def test_evaluate_on_an_allowed_folder(tiny_card, phantom_dir, settings):
+def test_evaluate_on_an_allowed_folder(tiny_card, phantom_dir, settings, django_capture_on_commit_callbacks):
     registry_row(card_copy(tiny_card, version="api-eval"))
     client = persona_client("clinic_admin")
     settings.MLCORE_EVALUATION_ROOTS = []
     refused = client.post("/api/v1/model-versions/api-eval/evaluate/", {"data": str(phantom_dir)}, format="json")
     assert refused.status_code == 400 and "data" in error_of(refused)["fields"]
     settings.MLCORE_EVALUATION_ROOTS = [str(phantom_dir.parent)]
-    response = client.post("/api/v1/model-versions/api-eval/evaluate/", {"data": str(phantom_dir)}, format="json")
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["n"] == 40 and len(body["confusion_matrix"]) == 4
-    assert {"accuracy", "per_class", "urgent_sensitivity", "urgent_specificity", "ece"} <= set(body)
+    with django_capture_on_commit_callbacks() as queued:  # queued for the training worker, not scored here
+        response = client.post("/api/v1/model-versions/api-eval/evaluate/", {"data": str(phantom_dir)}, format="json")
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "queued" and response.json()["kind"] == "folder_evaluation"
+    assert len(queued) == 1
+    from mlcore.services import model_job_execute
+
+    model_job_execute(job_id=response.json()["id"])  # what the worker does
+    body = client.get(f"/api/v1/model-jobs/{response.json()['id']}/").json()
+    assert body["status"] == "succeeded" and body["done"] == body["total"] == 40
+    result = body["result"]
+    assert result["n"] == 40 and len(result["confusion_matrix"]) == 4
+    assert {"accuracy", "per_class", "urgent_sensitivity", "urgent_specificity", "ece"} <= set(result)
     outside = client.post("/api/v1/model-versions/api-eval/evaluate/", {"data": "/etc"}, format="json")
     assert outside.status_code == 400
 

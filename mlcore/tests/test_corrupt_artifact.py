@@ -61,7 +61,9 @@ def test_deploying_a_corrupt_artifact_fails_and_keeps_the_current_deployment(db,
     current = registry_row(tiny_card, status="deployed")
     candidate = registry_row(broken_card(tiny_card, version="broken-candidate"))
     with pytest.raises(ArtifactCorrupt, match="broken-candidate"):
-        model_version_deploy(model_version=candidate)
+        model_version_deploy(
+            model_version=candidate, actor=None, reason="test", override_reason="checks not under test"
+        )
     current.refresh_from_db()
     candidate.refresh_from_db()
     assert current.status == "deployed"

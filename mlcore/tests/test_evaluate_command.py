@@ -14,7 +14,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def deployed(db, tiny_card):
-    return model_version_deploy(model_version=registry_row(card_copy(tiny_card, version="local")))
+    return model_version_deploy(
+        model_version=registry_row(card_copy(tiny_card, version="local")),
+        actor=None,
+        reason="test",
+        override_reason="checks not under test",
+    )
 
 
 def test_json_output_is_one_object_with_the_promised_keys(deployed, phantom_dir):

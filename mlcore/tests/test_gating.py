@@ -42,7 +42,7 @@ def candidate_on_phantoms(db, tiny_card, phantom_dir):
     row.card["training_data"] = {"dataset_id": dataset.pk, "source": str(phantom_dir)}
     row.save()
     deployed = registry_row(card_copy(tiny_card, version="live"))
-    model_version_deploy(model_version=deployed)
+    model_version_deploy(model_version=deployed, actor=None, reason="test", override_reason="checks not under test")
     return row
 
 
@@ -60,8 +60,11 @@ def test_refused_candidate_stays_candidate_with_reason_shown(candidate_on_phanto
 
 @pytest.mark.slow
 def test_passing_candidate_is_deployed(candidate_on_phantoms, settings):
+    from mlcore.tests.test_model_actions import deployable
+
     settings.MLCORE_GATE_URGENT_RECALL_FLOOR = 0.0
     settings.MLCORE_GATE_MARGIN = 0.0  # same weights as the deployed model: exactly equal scores pass
+    deployable(candidate_on_phantoms)  # the deploy checks hold: test reports on its own and the clinic's test set
     decision = model_version_promote_if_not_worse(candidate=candidate_on_phantoms)
     assert decision.passed, decision.reason
     assert model_version_deployed() == candidate_on_phantoms

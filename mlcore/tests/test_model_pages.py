@@ -25,14 +25,14 @@ def versions(db, tiny_card):
 def test_list_page_shows_versions_and_synthetic_mark_in_constant_queries(
     clinic_admin_client, versions, django_assert_max_num_queries, tiny_card
 ):
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         response = clinic_admin_client.get(reverse("mlcore:list"))
     assert response.status_code == 200
     html = response.content.decode()
     assert all(f'data-version="v{i}"' in html for i in range(3)) and "synthetic demo model" in html
     for i in range(3, 8):
         registry_row(card_copy(tiny_card, version=f"v{i}"))
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         assert clinic_admin_client.get(reverse("mlcore:list")).status_code == 200
 
 
@@ -58,11 +58,13 @@ def test_doctors_read_cards_but_cannot_deploy_technicians_see_nothing(doctor_cli
 
 
 def test_deploy_and_rollback_buttons(clinic_admin_client, versions):
-    assert clinic_admin_client.get(reverse("mlcore:deploy", args=["v1"])).status_code == 405
-    clinic_admin_client.post(reverse("mlcore:deploy", args=["v1"]))
-    clinic_admin_client.post(reverse("mlcore:deploy", args=["v2"]))
+    confirm = clinic_admin_client.get(reverse("mlcore:deploy", args=["v1"])).content.decode()
+    assert "data-deploy-confirm" in confirm and model_version_deployed() is None  # a GET only asks
+    override = {"reason": "better model", "override_reason": "checks not under test here"}
+    clinic_admin_client.post(reverse("mlcore:deploy", args=["v1"]), override)
+    clinic_admin_client.post(reverse("mlcore:deploy", args=["v2"]), override)
     assert model_version_deployed().version == "v2"
-    response = clinic_admin_client.post(reverse("mlcore:rollback"), follow=True)
+    response = clinic_admin_client.post(reverse("mlcore:rollback"), {"reason": "v2 misreads"}, follow=True)
     assert model_version_deployed().version == "v1" and "Rolled back" in response.content.decode()
 
 

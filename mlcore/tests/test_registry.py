@@ -18,7 +18,7 @@ def versions(db, tiny_card):
 def test_deploy_keeps_exactly_one_deployed_version(versions):
     v1, v2, v3 = versions
     for version in (v1, v2, v3):
-        model_version_deploy(model_version=version)
+        model_version_deploy(model_version=version, actor=None, reason="test", override_reason="checks not under test")
         assert model_version_deployed() == version
         assert ModelVersion.objects.filter(status="deployed").count() == 1
     assert {v.version: v.status for v in ModelVersion.objects.all()} == {
@@ -30,19 +30,19 @@ def test_deploy_keeps_exactly_one_deployed_version(versions):
 
 def test_rollback_restores_the_previously_deployed_version(versions):
     v1, v2, _ = versions
-    model_version_deploy(model_version=v1)
-    model_version_deploy(model_version=v2)
-    assert model_version_rollback() == v1
+    model_version_deploy(model_version=v1, actor=None, reason="test", override_reason="checks not under test")
+    model_version_deploy(model_version=v2, actor=None, reason="test", override_reason="checks not under test")
+    assert model_version_rollback(actor=None, reason="test") == v1
     assert model_version_deployed() == v1
     v2.refresh_from_db()
     assert v2.status == "retired"
-    assert model_version_rollback() == v2  # a second rollback undoes the first
+    assert model_version_rollback(actor=None, reason="test") == v2  # a second rollback undoes the first
 
 
 def test_rollback_without_history_is_a_clear_error(versions):
-    model_version_deploy(model_version=versions[0])
+    model_version_deploy(model_version=versions[0], actor=None, reason="test", override_reason="checks not under test")
     with pytest.raises(ModelVersionUnavailable, match="No previously deployed"):
-        model_version_rollback()
+        model_version_rollback(actor=None, reason="test")
 
 
 def test_database_refuses_two_deployed_versions(versions):

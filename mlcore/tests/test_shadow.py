@@ -14,7 +14,12 @@ from mlcore.tests.conftest import card_copy, registry_row
 
 @pytest.fixture
 def deployed_and_shadow(db, tiny_card):
-    live = model_version_deploy(model_version=registry_row(card_copy(tiny_card, version="live")))
+    live = model_version_deploy(
+        model_version=registry_row(card_copy(tiny_card, version="live")),
+        actor=None,
+        reason="test",
+        override_reason="checks not under test",
+    )
     candidate = registry_row(card_copy(tiny_card, version="shadowed"))
     shadow_cache_clear()
     yield live, candidate
@@ -28,7 +33,7 @@ def test_no_shadow_candidate_records_nothing(deployed_and_shadow):
 
 def test_shadow_reading_is_stored_once_per_input_and_reported(deployed_and_shadow):
     live, candidate = deployed_and_shadow
-    model_version_shadow_set(model_version=candidate, shadow=True)
+    model_version_shadow_set(model_version=candidate, shadow=True, actor=None)
     images = [phantom_png(label, seed=2) for label in ("CNV", "DME", "NORMAL")]
     for image in images:
         reading = runtime.classify_one(image)
@@ -43,8 +48,8 @@ def test_shadow_reading_is_stored_once_per_input_and_reported(deployed_and_shado
 def test_only_candidates_shadow_and_deploying_ends_shadow(deployed_and_shadow):
     live, candidate = deployed_and_shadow
     with pytest.raises(ModelVersionUnavailable, match="Only a candidate"):
-        model_version_shadow_set(model_version=live, shadow=True)
-    model_version_shadow_set(model_version=candidate, shadow=True)
-    model_version_deploy(model_version=candidate)
+        model_version_shadow_set(model_version=live, shadow=True, actor=None)
+    model_version_shadow_set(model_version=candidate, shadow=True, actor=None)
+    model_version_deploy(model_version=candidate, actor=None, reason="test", override_reason="checks not under test")
     candidate.lifecycle.refresh_from_db()
     assert candidate.lifecycle.shadow is False

@@ -16,12 +16,15 @@ def test_train_model_prints_progress_and_gates_the_deploy(db, phantom_dir, setti
     out = StringIO()
     call_command(
         "train_model", "--data", str(phantom_dir), "--epochs", "2", "--image-size", "75", "--batch-size", "8",
-        "--base-weights", "none", "--gate", stdout=out,
+        "--base-weights", "none", "--gate", "--reason", "first model", stdout=out,
     )  # fmt: skip
     text = out.getvalue()
     assert "[###############---------------] 1/2" in text and "[##############################] 2/2" in text
-    assert "left)" in text and "Candidate oct-" in text and "gate passed" in text
-    assert model_version_deployed().version == TrainingRun.objects.get().model_version.version
+    assert "left)" in text and "Candidate oct-" in text
+    # The gate compares it with nothing deployed and passes; the deploy checks still refuse a version trained on a
+    # folder: it was never evaluated on this clinic's frozen test set (an automatic promotion never overrides).
+    assert "gate passed but deploy refused" in text and "never evaluated on this clinic's frozen test set" in text
+    assert model_version_deployed() is None
 
 
 def test_train_model_refuses_bad_input_clearly(db, tmp_path):
@@ -53,6 +56,10 @@ def test_seed_demo_model_deploys_a_synthetic_model_once(db, settings, tmp_path):
     provenance = model_version_provenance(model_version=deployed)
     assert provenance["notice"] == "synthetic demo model — not for clinical use" and not provenance["clinical_use"]
     assert f"readings under confidence {card['deferral']['threshold']:.2f} are deferred" in out.getvalue()
+    # Deployed by the registry's system account over the deploy checks, with the override written down.
+    action = deployed.actions.get(action="deploy")
+    assert action.actor_name == "model-registry" and action.via == "demo" and "synthetic" in action.override_reason
+    assert "never evaluated on this clinic's frozen test set" in " ".join(action.details["checks_overridden"])
     call_command("seed_demo_model", stdout=out)
     assert "already deployed" in out.getvalue() and ModelVersion.objects.count() == 1
 

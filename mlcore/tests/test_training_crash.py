@@ -25,7 +25,7 @@ def test_crash_fails_the_run_with_its_log_and_leaves_no_model(db, phantom_dir, m
     assert version.status == ModelVersion.Status.FAILED and version.artifact_path == ""
     assert not ModelVersion.objects.filter(status__in=["candidate", "deployed"]).exists()
     with pytest.raises(ModelVersionUnavailable, match="no artifact"):
-        model_version_deploy(model_version=version)
+        model_version_deploy(model_version=version, actor=None, reason="test", override_reason="checks not under test")
     # The slot is free again: the next run may start.
     assert training_run_request(params={"data": str(phantom_dir)}, enqueue=False).status == "queued"
 

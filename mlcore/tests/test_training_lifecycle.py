@@ -43,13 +43,13 @@ def test_training_run_registers_an_evaluated_candidate_then_deploys_and_retires(
     assert ModelVersion.objects.count() == 1
 
     previous = registry_row(card_copy(tiny_card, version="before"))
-    model_version_deploy(model_version=previous)
-    model_version_deploy(model_version=version)
+    model_version_deploy(model_version=previous, actor=None, reason="test", override_reason="checks not under test")
+    model_version_deploy(model_version=version, actor=None, reason="test", override_reason="checks not under test")
     assert model_version_deployed() == version
     previous.refresh_from_db()
     assert previous.status == ModelVersion.Status.RETIRED
-    assert model_version_rollback() == previous
+    assert model_version_rollback(actor=None, reason="test") == previous
     version.refresh_from_db()
     assert version.status == ModelVersion.Status.RETIRED
-    model_version_retire(model_version=previous)
+    model_version_retire(model_version=previous, actor=None, reason="test")
     assert model_version_deployed() is None

@@ -12,6 +12,10 @@ from mlcore.training_params import TrainingParams
 # The by-patient split gives a class validation and test patients only from three patients up: without a
 # validation split there is nothing to fit the temperature and the deferral threshold on.
 MIN_PATIENTS_PER_CLASS = 3
+DEMO_OVERRIDE = (
+    "synthetic demo model for trying the software, marked 'not for clinical use' on every reading: trained and "
+    "tested on generated phantom B-scans only, never on this clinic's scans"
+)
 
 
 def demo_patients_per_class(per_class: int) -> int:
@@ -80,7 +84,15 @@ class Command(BaseCommand):
                 "split?); it was not deployed"
             )
         try:
-            model_version_deploy(model_version=run.model_version)
+            # The demo model can pass no deploy check that matters (it has never seen this clinic's scans, and the
+            # demo clinic has none); deployed anyway, by the registry's system account, with the override recorded.
+            model_version_deploy(
+                model_version=run.model_version,
+                actor=None,
+                via="demo",
+                reason="make run / seed_demo_model: the demo clinic's synthetic model",
+                override_reason=DEMO_OVERRIDE,
+            )
         except ModelVersionUnavailable as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(

@@ -33,6 +33,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--deploy", action="store_true", help="deploy the new version when training succeeds")
         parser.add_argument("--gate", action="store_true", help="deploy only if not worse than the deployed one")
+        parser.add_argument(
+            "--reason", default="", help="why it is deployed (required with --deploy / --gate; audited)"
+        )
+        parser.add_argument(
+            "--override-reason",
+            default="",
+            help="with --deploy: why deploying is safe although the deploy checks refuse",
+        )
 
     def handle(self, *args, **options):
         params = {"data": options["data"]}
@@ -86,12 +94,25 @@ class Command(BaseCommand):
             f"training time {metrics.get('training_seconds')} s; throughput {metrics.get('images_per_second', 0):.2f} "
             f"images/s overall, {metrics.get('steady_images_per_second') or 0:.2f} images/s in cached epochs"
         )
+        if (options["gate"] or options["deploy"]) and not options["reason"].strip():
+            raise CommandError(f"Candidate {version.version} registered, not deployed: --reason is required to deploy")
         try:
             if options["gate"]:
-                decision = model_version_promote_if_not_worse(candidate=version)
+                decision = model_version_promote_if_not_worse(
+                    candidate=version,
+                    actor=None,
+                    via="command",
+                    reason=f"manage.py train_model --gate: {options['reason']}",
+                )
                 self.stdout.write(f"gate {'passed' if decision.passed else 'refused'}: {decision.reason}")
             elif options["deploy"]:
-                model_version_deploy(model_version=version)
+                model_version_deploy(
+                    model_version=version,
+                    actor=None,
+                    via="command",
+                    reason=options["reason"],
+                    override_reason=options["override_reason"],
+                )
                 self.stdout.write(self.style.SUCCESS(f"{version.version} deployed"))
         except ModelVersionUnavailable as exc:
             raise CommandError(str(exc)) from exc
