@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from mlcore.selectors import model_version_notice, model_version_provenance
+from octclinic.form_errors import form_service_errors_add
 from patients.access import rows_of_visible_patients
 
 from .access import action_allowed
@@ -140,7 +141,7 @@ class PredictionAdmin(admin.ModelAdmin):
                     prediction=prediction,
                 )
             except ValidationError as exc:
-                form.add_error(None, exc.messages)
+                form_service_errors_add(form, exc)
             else:
                 self.message_user(request, f"Prediction #{prediction.pk}: decision saved.", messages.SUCCESS)
                 return redirect(reverse("admin:scans_prediction_changelist"))

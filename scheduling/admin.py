@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from octclinic.form_errors import form_service_errors_add
 from patients.access import rows_of_visible_patients
 
 from . import services
@@ -54,6 +55,12 @@ class AppointmentAdminForm(forms.ModelForm):
         cleaned = super().clean()
         start, end, resource = cleaned.get("start"), cleaned.get("end"), cleaned.get("resource")
         patient = cleaned.get("patient") or getattr(self.instance, "patient", None)
+        technician = cleaned.get("technician")
+        if technician is not None and technician.pk != getattr(self.instance, "technician_id", None):
+            try:
+                services.technician_validate(technician)
+            except ValidationError as exc:
+                form_service_errors_add(self, exc)
         if not (start and end and resource and patient):
             return cleaned
         if self.instance.pk:
@@ -73,8 +80,7 @@ class AppointmentAdminForm(forms.ModelForm):
                 exclude=self.instance if self.instance.pk else None,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
+            form_service_errors_add(self, exc)
         return cleaned
 
 
@@ -107,6 +113,11 @@ class AppointmentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # cancel instead, so the history stays
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "technician":
+            kwargs["queryset"] = services.technicians_active()  # the service's rule, as the booking form's
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if not change:
@@ -131,7 +142,13 @@ class AppointmentAdmin(admin.ModelAdmin):
                 reason=data["reschedule_reason"],
                 changed_by=request.user,
             )
-        Appointment.objects.filter(pk=obj.pk).update(technician=data.get("technician"), reason=data.get("reason", ""))
+        # Through the service, never .update(): the same rule as the staff pages, and the audit log sees the change.
+        services.appointment_details_change(
+            appointment=current,
+            technician=data.get("technician"),
+            reason=data.get("reason", ""),
+            changed_by=request.user,
+        )
 
     @admin.action(description="Cancel selected appointments", permissions=["cancel"])
     def cancel_selected(self, request, queryset):

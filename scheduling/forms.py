@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from octclinic.form_errors import form_service_errors_add
 from patients.models import Patient
 from patients.selectors import patient_by_mrn
 
@@ -44,15 +45,11 @@ class SlotFields(forms.Form):
                 self.add_error("end_time", exc)
         return cleaned
 
+    # The service's argument names where this form's fields are named differently.
+    service_fields = {"start": "start_time", "end": "end_time"}
+
     def add_service_errors(self, exc: ValidationError) -> None:
-        """Map the service's field names (start, end, ...) onto this form's fields."""
-        mapping = {"start": "start_time", "end": "end_time", "resource": "resource", "reason": "reason"}
-        if hasattr(exc, "error_dict"):
-            for field, messages in exc.message_dict.items():
-                target = mapping.get(field)
-                self.add_error(target if target in self.fields else None, messages)
-        else:
-            self.add_error(None, exc.messages)
+        form_service_errors_add(self, exc, fields=self.service_fields)
 
 
 class AppointmentBookForm(SlotFields):
@@ -78,10 +75,7 @@ class AppointmentBookForm(SlotFields):
             raise ValidationError("No patient has this MRN. Register the patient first.")
         return patient
 
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict") and "patient" in exc.error_dict:
-            self.add_error("patient_mrn", exc.error_dict.pop("patient"))
-        super().add_service_errors(exc)
+    service_fields = {**SlotFields.service_fields, "patient": "patient_mrn"}
 
 
 class AppointmentRescheduleForm(SlotFields):

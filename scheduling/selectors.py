@@ -90,6 +90,18 @@ def technicians_active() -> QuerySet:
     return get_user_model().objects.filter(groups__name=TECHNICIAN, is_active=True).order_by("last_name", "username")
 
 
+def appointment_check_in_open(*, appointment: Appointment, now: dt.datetime | None = None) -> bool:
+    """Whether the appointment can be checked in now: still scheduled, and today is its (clinic-local) day. The
+    service refuses otherwise, and the pages show the button only then: one rule for both."""
+    from .models import AppointmentStatus
+
+    now = now or timezone.now()
+    return (
+        appointment.status == AppointmentStatus.SCHEDULED
+        and timezone.localtime(appointment.start).date() == timezone.localtime(now).date()
+    )
+
+
 def booking_technician_default(*, user) -> int | None:
     """The technician a new booking starts with: the booking user when they are a technician (they
     usually book for their own shift), nobody otherwise."""

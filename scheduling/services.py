@@ -18,6 +18,7 @@ from django.utils import timezone
 from patients.models import Patient
 
 from .models import BLOCKING_STATUSES, Appointment, AppointmentReschedule, AppointmentStatus, Resource
+from .selectors import appointment_check_in_open, technicians_active
 
 # Allowed state changes; anything else is refused with a message.
 TRANSITIONS: dict[str, set[str]] = {
@@ -153,6 +154,7 @@ def appointment_book(
 ) -> Appointment:
     _lock(resource, patient)
     slot_validate(resource=resource, patient=patient, start=start, end=end, now=now)
+    technician_validate(technician)
     return Appointment.objects.create(
         patient=patient,
         resource=resource,
@@ -204,6 +206,31 @@ def appointment_reschedule(
     return appointment
 
 
+def technician_validate(technician) -> None:
+    """Only an active technician can be assigned to an appointment (``selectors.technicians_active``)."""
+    if technician is not None and not technicians_active().filter(pk=technician.pk).exists():
+        raise ValidationError({"technician": ["Choose an active technician."]})
+
+
+@transaction.atomic
+def appointment_details_change(
+    *, appointment: Appointment, changed_by, technician=None, reason: str = ""
+) -> Appointment:
+    """Change who runs the appointment and its reason (the order); every place that edits them (the admin) calls
+    this. Saved through the model, never ``.update()``, so the audit log records who changed which field from what
+    to what."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    reason = (reason or "").strip()
+    technician_id = technician.pk if technician is not None else None
+    if (technician_id, reason) == (appointment.technician_id, appointment.reason):
+        return appointment
+    if technician_id != appointment.technician_id:
+        technician_validate(technician)
+    appointment.technician, appointment.reason = technician, reason
+    appointment.save(update_fields=["technician", "reason", "updated_at"])
+    return appointment
+
+
 def _transition(appointment: Appointment, target: str) -> None:
     if target not in TRANSITIONS[appointment.status]:
         raise ValidationError(
@@ -217,7 +244,9 @@ def _transition(appointment: Appointment, target: str) -> None:
 def appointment_check_in(*, appointment: Appointment, checked_in_by, now: dt.datetime | None = None) -> Appointment:
     now = now or timezone.now()
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    if timezone.localtime(appointment.start).date() != timezone.localtime(now).date():
+    if appointment.status == AppointmentStatus.SCHEDULED and not appointment_check_in_open(
+        appointment=appointment, now=now
+    ):
         raise ValidationError("Patients can only be checked in on the day of their appointment.")
     _transition(appointment, AppointmentStatus.CHECKED_IN)
     appointment.checked_in_at = now

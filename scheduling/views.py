@@ -126,16 +126,20 @@ def _appointment_or_404(pk: int, user) -> Appointment:
 
 
 def _mask_invisible(user, appointments) -> None:
-    """Doctors see the whole schedule's slots, but names only of patients they may see (one query)."""
+    """Doctors see the whole schedule's slots, but names only of patients they may see (one query); each slot
+    also says whether it can be checked in now (the service's rule, ``selectors.appointment_check_in_open``)."""
     visible = patient_ids_visible_to(user)
+    now = timezone.now()
     for appointment in appointments:
         appointment.patient_hidden = visible is not None and appointment.patient_id not in visible
+        appointment.check_in_open = selectors.appointment_check_in_open(appointment=appointment, now=now)
 
 
 @login_required
 @permission_required("scheduling.view_appointment", raise_exception=True)
 def appointment_detail(request, pk: int):
     appointment = _appointment_or_404(pk, request.user)
+    appointment.check_in_open = selectors.appointment_check_in_open(appointment=appointment)
     context = {"appointment": appointment, "cancel_form": AppointmentCancelForm(), "nav": "schedule"}
     return render(request, "scheduling/appointment_detail.html", context)
 
