@@ -5,21 +5,37 @@ that command as their "dicom" process.
 Handlers are thin: read the request, call ``dicom_receiver`` / ``dicom_worklist``, answer a status. pynetdicom
 runs each association in its own thread, so each handler closes the thread's database connection when done
 (a long-lived process must not collect one idle connection per device that ever connected).
+
+The port is reachable by anyone on the network, so connections are guarded before any association exists
+(docs/dicom.md, "Connection limits"): pynetdicom alone counts a connection that never sends a byte against its
+association limit, keeps it until its ARTIM timer (which can't fire while its reader is blocked inside a stalled
+PDU), and reads whatever PDU length a stranger declares. ``GuardedAssociationServer`` caps open connections in all
+and per source address, closes any connection that has not completed its association request within
+``DICOM_ASSOCIATION_TIMEOUT_SECONDS``, and refuses an association request larger than any real one;
+``GuardedAE`` counts only associations whose request arrived against ``DICOM_MAX_ASSOCIATIONS``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, close_old_connections, connection
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
+from pynetdicom.association import Association
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom.transport import AssociationServer, AssociationSocket, RequestHandler
 
 from .dicom_reading import SUPPORTED_SOP_CLASSES
 from .dicom_receiver import CANNOT_UNDERSTAND, OUT_OF_RESOURCES, dicom_instance_receive
 from .dicom_worklist import WorklistQueryError, worklist_query
+from .limits import limit
 from .pacs import pynetdicom_logs_quiet
 
 logger = logging.getLogger(__name__)
@@ -79,6 +95,164 @@ def _calling_ae(event) -> str:
     return str(event.assoc.requestor.ae_title).strip()
 
 
+# --- Connection guards -------------------------------------------------------------------------------------------
+
+# The largest A-ASSOCIATE-RQ PDU accepted. A real one is a few kB (128 presentation contexts with their transfer
+# syntaxes stay under 40 kB; user identity adds at most 2 x 64 kB); a stranger may declare 4 GB.
+ASSOCIATE_RQ_MAX_BYTES = 256 * 1024
+REFUSAL_LOG_EVERY_SECONDS = 60
+
+
+class GuardedAE(AE):
+    """pynetdicom counts every acceptor thread against ``maximum_associations``, including connections that have not
+    sent an association request (or were already rejected and linger until the peer hangs up): ten silent sockets
+    would lock every device out. Here only associations whose request arrived and that are still in play count."""
+
+    @property
+    def active_associations(self) -> list[Association]:
+        return [
+            assoc
+            for assoc in super().active_associations
+            if not assoc.is_acceptor
+            or (
+                assoc.requestor.primitive is not None
+                and not (assoc.is_rejected or assoc.is_aborted or assoc.is_released)
+            )
+        ]
+
+
+class GuardedAssociationSocket(AssociationSocket):
+    """Before the association is established the only PDU worth reading is an association request (or a short
+    abort / release): a declared length beyond ``ASSOCIATE_RQ_MAX_BYTES`` ends the connection instead of being read."""
+
+    def recv(self, nr_bytes: int) -> bytearray:
+        if nr_bytes > ASSOCIATE_RQ_MAX_BYTES and not self.assoc.is_established:
+            server = getattr(self.assoc, "_server", None)
+            if isinstance(server, GuardedAssociationServer) and self.socket is not None:
+                server.connection_drop(self.socket, reason="association request too large")
+            return bytearray()  # pynetdicom reads this as "connection closed before the whole PDU arrived"
+        return super().recv(nr_bytes)
+
+
+class GuardedRequestHandler(RequestHandler):
+    def _create_association(self) -> Association:
+        assoc = super()._create_association()
+        # The accepted socket's wrapper gets the size check (same object and state: pynetdicom already queued the
+        # connection's "transport connected" event on it, so a second wrapper must not be made).
+        assoc.dul.socket.__class__ = GuardedAssociationSocket
+        self.server.connection_attach(self.request, assoc)
+        return assoc
+
+
+@dataclass
+class _Connection:
+    address: str
+    opened: float  # time.monotonic()
+    sock: socket.socket
+    association: Association | None = None
+    established: bool = False
+    dropped: bool = False
+
+
+class GuardedAssociationServer(AssociationServer):
+    """pynetdicom's server with per-connection guards (module docstring); the accept loop's ``service_actions`` (every
+    half second at most) closes connections whose association request is overdue."""
+
+    request_queue_size = 128  # a burst of connection attempts must not overflow the listen backlog
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._guard_lock = threading.Lock()
+        self._connections: dict[int, _Connection] = {}
+        self._refusals_logged: dict[str, float] = {}
+        super().__init__(*args, **kwargs)
+
+    # Called by socketserver for each accepted connection before anything else; False closes it at once.
+    def verify_request(self, request, client_address) -> bool:
+        address = str(client_address[0])
+        with self._guard_lock:
+            self._connections_forget_closed()
+            per_address = sum(1 for c in self._connections.values() if c.address == address and not c.dropped)
+            if len(self._connections) >= limit("DICOM_MAX_CONNECTIONS"):
+                reason = f"the server has {len(self._connections)} open connections (DICOM_MAX_CONNECTIONS)"
+            elif per_address >= limit("DICOM_MAX_CONNECTIONS_PER_ADDRESS"):
+                reason = f"{per_address} connections from this address are open (DICOM_MAX_CONNECTIONS_PER_ADDRESS)"
+            else:
+                self._connections[id(request)] = _Connection(address=address, opened=time.monotonic(), sock=request)
+                reason = ""
+        if reason:
+            self._refusal_log(address, reason)
+            return False
+        # A blocking read never waits longer than the network timeout (accepted sockets inherit no timeout).
+        request.settimeout(settings.DICOM_TIMEOUT_SECONDS)
+        return True
+
+    def connection_attach(self, sock: socket.socket, assoc: Association) -> None:
+        with self._guard_lock:
+            entry = self._connections.get(id(sock))
+            if entry is not None and entry.sock is sock:
+                entry.association = assoc
+
+    def connection_drop(self, sock: socket.socket, *, reason: str) -> None:
+        """Close a connection from any thread: shutdown wakes its reader, pynetdicom then ends the association and
+        closes the socket itself (closing it here could hand its descriptor number to the next connection)."""
+        with self._guard_lock:
+            entry = self._connections.get(id(sock))
+            if entry is not None and entry.sock is sock:
+                entry.dropped = True
+        with contextlib.suppress(OSError):  # already closed by the peer or by pynetdicom
+            sock.shutdown(socket.SHUT_RDWR)
+        if entry is not None:
+            self._refusal_log(entry.address, reason)
+
+    def service_actions(self) -> None:
+        super().service_actions()
+        self.connections_police()
+
+    def connections_police(self) -> None:
+        """Close every connection that has not completed its association request in time."""
+        deadline = limit("DICOM_ASSOCIATION_TIMEOUT_SECONDS")
+        now = time.monotonic()
+        overdue = []
+        with self._guard_lock:
+            self._connections_forget_closed()
+            for entry in self._connections.values():
+                assoc = entry.association
+                if assoc is not None and assoc.is_established:
+                    entry.established = True  # from now on the association's own timeouts apply
+                if not entry.established and not entry.dropped and now - entry.opened > deadline:
+                    overdue.append(entry.sock)
+        for sock in overdue:
+            self.connection_drop(sock, reason=f"no association within {deadline} s (DICOM_ASSOCIATION_TIMEOUT_SECONDS)")
+
+    def _connections_forget_closed(self) -> None:
+        for key, entry in list(self._connections.items()):
+            assoc = entry.association
+            finished = assoc is not None and assoc.ident is not None and not assoc.is_alive()
+            if finished and entry.sock.fileno() != -1:
+                entry.sock.close()  # its association is over; nothing else reads it any more
+            if entry.sock.fileno() == -1:
+                del self._connections[key]
+
+    def _refusal_log(self, address: str, reason: str) -> None:
+        now = time.monotonic()
+        if now - self._refusals_logged.get(address, -REFUSAL_LOG_EVERY_SECONDS) >= REFUSAL_LOG_EVERY_SECONDS:
+            self._refusals_logged[address] = now
+            logger.warning("DICOM connection from %s closed: %s (logged once a minute per address)", address, reason)
+
+    def open_connections(self) -> int:
+        with self._guard_lock:
+            self._connections_forget_closed()
+            return len(self._connections)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        with self._guard_lock:
+            socks = [entry.sock for entry in self._connections.values()]
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 def dicom_ae_build() -> AE:
     """The configured AE: our AE title, called-AE check, and only the allowed calling AE titles."""
     allowed = [title.strip() for title in settings.DICOM_ALLOWED_CALLING_AE_TITLES if title.strip()]
@@ -88,11 +262,15 @@ def dicom_ae_build() -> AE:
             "connect (docs/dicom.md)"
         )
     pynetdicom_logs_quiet()
-    ae = AE(ae_title=settings.DICOM_AE_TITLE)
+    ae = GuardedAE(ae_title=settings.DICOM_AE_TITLE)
     ae.require_called_aet = True
     ae.require_calling_aet = allowed
-    for timeout in ("acse_timeout", "dimse_timeout", "network_timeout"):
+    # ARTIM: how long a connection may take to send its association request (and a peer to hang up after a
+    # rejection or release); the association's messages and idleness get the longer network timeout.
+    ae.acse_timeout = limit("DICOM_ASSOCIATION_TIMEOUT_SECONDS")
+    for timeout in ("dimse_timeout", "network_timeout"):
         setattr(ae, timeout, settings.DICOM_TIMEOUT_SECONDS)
+    ae.maximum_associations = limit("DICOM_MAX_ASSOCIATIONS")
     ae.maximum_pdu_size = 0  # no limit on what we accept; intake enforces SCANS_MAX_UPLOAD_BYTES
     for sop_class in SUPPORTED_SOP_CLASSES:
         ae.add_supported_context(sop_class, ALL_TRANSFER_SYNTAXES)
@@ -108,5 +286,19 @@ def dicom_server_start(*, host: str | None = None, port: int | None = None, bloc
     """Serve until stopped; with ``block=False`` returns the server (``.shutdown()`` stops it; tests use this)."""
     ae = dicom_ae_build()
     address = (host or settings.DICOM_BIND_ADDRESS, settings.DICOM_PORT if port is None else port)
+    server = ae.make_server(
+        address,
+        evt_handlers=HANDLERS,
+        server_class=GuardedAssociationServer,
+        request_handler=GuardedRequestHandler,
+    )
+    ae._servers.append(server)  # as AE.start_server does: the server's shutdown() takes itself off this list
     logger.info("DICOM server %s listening on %s:%s", settings.DICOM_AE_TITLE, *address)
-    return ae.start_server(address, block=block, evt_handlers=HANDLERS)
+    if not block:
+        threading.Thread(target=server.serve_forever, name="DicomServer", daemon=True).start()
+        return server
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.shutdown()
+    return None

@@ -26,6 +26,18 @@ DEFAULTS = {
     "SCANS_ORPHAN_GRACE_MINUTES": 60,
     # Server folders the admin page may import from (the command may read any path).
     "SCANS_DATASET_IMPORT_ROOTS": [],
+    # AI readings per scan: the frames staff may choose for one volume (each is a model run and a heatmap).
+    "SCANS_MAX_AI_FRAMES": 32,
+    # The DICOM port (docs/dicom.md, "Connection limits"). A connection must have sent its whole association
+    # request within DICOM_ASSOCIATION_TIMEOUT_SECONDS of connecting or it is closed (ARTIM, and a watchdog for
+    # a peer stalled inside a PDU); DICOM_TIMEOUT_SECONDS stays the idle / message timeout of an association.
+    "DICOM_ASSOCIATION_TIMEOUT_SECONDS": 10,
+    # Concurrent associations (more: rejected "local limit exceeded"); connections that have not yet sent an
+    # association request do not count.
+    "DICOM_MAX_ASSOCIATIONS": 10,
+    # Open TCP connections, associated or not: in all, and from one source address (more: closed at once).
+    "DICOM_MAX_CONNECTIONS": 100,
+    "DICOM_MAX_CONNECTIONS_PER_ADDRESS": 8,
 }
 
 
