@@ -34,6 +34,7 @@ def test_a_asks_b_b_answers_a_decides(page_factory):
     a.goto("/scans/review/")
     queued = a.locator(f'[data-queue-item="{reading.scan.uuid}"]').inner_text()
     assert "second opinion pending from Bea Berger" in queued
+    screenshot(a, "review-queue-second-opinion-pending")
 
     b = page_factory()
     page_log_in(b, "bea")
