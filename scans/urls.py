@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import dicom_views, exports, review_views, views
+from . import dicom_views, exports, model_input_views, review_views, views
 
 app_name = "scans"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("<uuid:uuid>/ai/", views.scan_ai_status, name="ai_status"),
     path("<uuid:uuid>/ai/retry/", views.scan_ai_retry, name="ai_retry"),
     path("<uuid:uuid>/ai/heatmap/<int:prediction_pk>/", views.scan_heatmap, name="heatmap"),
+    path("<uuid:uuid>/ai/input/<int:prediction_pk>/", model_input_views.scan_model_input, name="model_input"),
     path("review/", review_views.review_queue_view, name="review_queue"),
     path("review/next/", review_views.review_next_view, name="review_next"),
     path("review/<uuid:uuid>/", review_views.review_scan_view, name="review"),
