@@ -54,3 +54,16 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An API token from `manage.py create_api_token USERNAME` (or the admin).",
         }
+
+
+class AnonymousThrottleScheme(OpenApiAuthenticationExtension):
+    """The anonymous throttle authenticates nobody: it adds no security scheme to the schema."""
+
+    target_class = "octclinic.api_throttles.AnonymousThrottleAuthentication"
+    name: list = []
+
+    def get_security_requirement(self, auto_schema):
+        return None
+
+    def get_security_definition(self, auto_schema):
+        return []

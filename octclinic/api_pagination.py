@@ -25,7 +25,24 @@ class _ApiPageSize:
 
     def get_page_size(self, request):
         self.page_size = getattr(settings, "API_PAGE_SIZE", 50)
-        return super().get_page_size(request)
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None:
+            # DRF quietly used the default for `page_size=null`, `0` or `-3`: a 400 naming it instead.
+            if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+                raise exceptions.ValidationError(
+                    {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+                )
+            return int(raw)
+        return self.page_size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+            elif parameter["name"] == getattr(self, "page_query_param", None):
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class ApiPagination(_ApiPageSize, PageNumberPagination):

@@ -425,7 +425,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_FILTER_BACKENDS": [
         "octclinic.api_filters.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "octclinic.api_filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["octclinic.api_renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [

@@ -10,7 +10,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from octclinic.api_filters import FilterBackend
+from octclinic.api_filters import FilterBackend, OrderingFilter
+from octclinic.api_pagination import ApiPagination
 from patients.factories import PatientFactory
 from patients.models import Patient
 
@@ -18,8 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 class _View:
+    filter_backends = [FilterBackend, OrderingFilter]
+
     def __init__(self, filterset_class):
         self.filterset_class = filterset_class
+        self.paginator = ApiPagination()
 
 
 class Plain(django_filters.FilterSet):

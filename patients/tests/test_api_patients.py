@@ -126,9 +126,11 @@ def test_search_keeps_the_query_out_of_the_url(db):
     response = client.post("/api/v1/patients/search/", {"query": "musterm"}, format="json")
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [match.pk]
-    # Names are no filter of the list (they would land in URLs and access logs): the parameter is ignored.
-    listed = client.get("/api/v1/patients/", {"last_name": "Mustermann"}).json()["results"]
-    assert len(listed) == 2
+    # Names are no filter of the list (they would land in URLs and access logs): the parameter is refused,
+    # naming it, without echoing the value (issue #18: it used to be ignored, answering every patient).
+    refused = client.get("/api/v1/patients/", {"last_name": "Mustermann"})
+    assert refused.status_code == 400 and list(refused.json()["error"]["fields"]) == ["last_name"]
+    assert "Mustermann" not in refused.content.decode()
 
 
 def test_updated_at_filter_for_syncing(db):
