@@ -7,7 +7,8 @@ A client whose user may not review gets 403; a scan out of reach is a 404.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -20,7 +21,9 @@ from .access import scan_rows_visible_to, scans_visible_to
 from .api import ModelProvenanceSerializer, model_provenance_data
 from .models import Review, ReviewDecision
 from .review import review_decide
-from .review_selectors import ReviewQueueList
+from .review_forms import QueueFilterForm
+from .review_queue_keys import QUEUE_CLASSES
+from .review_selectors import NO_FILTERS, ReviewQueueList
 
 _VIEW = ("patients.view_patient", "scans.view_scan", "scans.view_review")
 _REVIEW = ("patients.view_patient", "scans.view_scan", "scans.view_prediction", "scans.review_scan")
@@ -156,8 +159,25 @@ class ReviewViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
         )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="The caller's review queue", responses={200: QueueItemSerializer(many=True)})
+    @extend_schema(
+        summary="The caller's review queue",
+        description="Filters as on the queue page: `urgency` (a queue class), `device` (resource id), `since` / "
+        "`until` (scan date, YYYY-MM-DD), `scope` (`mine` or `teams`).",
+        parameters=[
+            OpenApiParameter("urgency", str, enum=list(QUEUE_CLASSES)),
+            OpenApiParameter("device", int),
+            OpenApiParameter("since", OpenApiTypes.DATE),
+            OpenApiParameter("until", OpenApiTypes.DATE),
+            OpenApiParameter("scope", str, enum=["mine", "teams"]),
+        ],
+        responses={200: QueueItemSerializer(many=True)},
+    )
     @action(detail=False, methods=["get"])
     def queue(self, request):
-        page = self.paginate_queryset(ReviewQueueList(user=request.user))
+        wanted = {k: v for k, v in request.query_params.items() if k in QueueFilterForm.base_fields}
+        form = QueueFilterForm(wanted or None)
+        if wanted and not form.is_valid():
+            raise serializers.ValidationError({field: list(errors) for field, errors in form.errors.items()})
+        filters = form.filters() if wanted else NO_FILTERS
+        page = self.paginate_queryset(ReviewQueueList(user=request.user, filters=filters))
         return self.get_paginated_response(QueueItemSerializer(page, many=True).data)

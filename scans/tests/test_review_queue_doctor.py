@@ -123,3 +123,16 @@ def test_filtered_pages_are_counted_in_sql_in_a_fixed_number_of_queries(doctor_c
     assert len(many) == len(few)
     counts = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
     assert counts, "the page counts in SQL"
+
+
+def test_the_api_queue_takes_the_same_filters(doctor):
+    from octclinic.api_testing import token_client
+
+    patient = team_patient(doctor)
+    urgent = waiting_reading(patient, label="CNV")
+    waiting_reading(patient, label="DRUSEN")
+    client = token_client(doctor)
+    body = client.get("/api/v1/reviews/queue/", {"urgency": "urgent"}).json()
+    assert [item["scan"] for item in body["results"]] == [str(urgent.scan.uuid)]
+    assert body["results"][0]["second_opinions"] == [] and body["results"][0]["confidence"] == 0.9
+    assert client.get("/api/v1/reviews/queue/", {"since": "yesterday"}).status_code == 400
