@@ -33,7 +33,7 @@ from .dicom_metadata import dicom_acquisition_datetime, dicom_laterality
 from .errors import DuplicateScan, IdentityMismatch, IntakeError
 from .models import ReceivedInstanceReason
 from .reconciliation import received_file_name, received_instance_hold
-from .services import scan_upload
+from .services import scan_acquisition_date_check, scan_instance_duplicate_check, scan_upload
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,8 @@ def _receive(*, data: bytes, calling_ae_title: str, context_sop_class_uid: str, 
     acquired = dicom_acquisition_datetime(header)
     acquired_on = timezone.localdate(acquired) if acquired else timezone.localdate()
     eye = dicom_laterality(header)
+    # The intake's date rule before anything is held: a future date is refused to the sender, never filed.
+    scan_acquisition_date_check(acquired_on=acquired_on)
 
     def hold(reason: str) -> ReceiveOutcome:
         held = received_instance_hold(
@@ -122,6 +124,12 @@ def _receive(*, data: bytes, calling_ae_title: str, context_sop_class_uid: str, 
         return hold(ReceivedInstanceReason.UNKNOWN_PATIENT)
     if patient.is_archived:
         return hold(ReceivedInstanceReason.ARCHIVED_PATIENT)
+    try:
+        # Already filed (uploaded on the web, sent before, retrieved from the PACS): success, whatever else the
+        # header would make us hold it for.
+        scan_instance_duplicate_check(patient=patient, sop_instance_uid=str(header.get("SOPInstanceUID", "") or ""))
+    except DuplicateScan:
+        return ReceiveOutcome(status=SUCCESS, result="duplicate")
     if eye is None:
         return hold(ReceivedInstanceReason.NO_LATERALITY)
 

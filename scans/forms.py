@@ -8,6 +8,10 @@ from django.utils import timezone
 from patients.eyes import Eye
 from scheduling.models import Appointment
 
+from .errors import IntakeError
+from .limits import limit
+from .services import scan_acquisition_date_check
+
 ACCEPT = ".jpg,.jpeg,.png,.tif,.tiff,.dcm,.dicom,image/jpeg,image/png,image/tiff,application/dicom"
 
 
@@ -40,15 +44,19 @@ class ScanUploadForm(forms.Form):
 
     def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
+        self.patient = patient
         self.fields["appointment"].queryset = Appointment.objects.filter(patient=patient).order_by("-start")
         self.fields["appointment"].label_from_instance = lambda a: (
             f"{timezone.localtime(a.start):%d.%m.%Y %H:%M} ({a.get_status_display()})"
         )
 
     def clean_acquired_on(self):
+        """The intake's own rule (``services.scan_acquisition_date_check``), shown on the field before any upload."""
         value = self.cleaned_data["acquired_on"]
-        if value > timezone.localdate():
-            raise forms.ValidationError("The acquisition date cannot be in the future.")
+        try:
+            scan_acquisition_date_check(acquired_on=value, patient=self.patient)
+        except IntakeError as exc:
+            raise forms.ValidationError(exc.reason[:1].upper() + exc.reason[1:] + ".") from exc
         return value
 
 
@@ -79,6 +87,11 @@ class FrameSelectForm(forms.Form):
             if low < 1 or high > self.frame_count:
                 raise forms.ValidationError(f"Frames must be between 1 and {self.frame_count}.")
             chosen.update(range(low - 1, high))
+        maximum = limit("SCANS_MAX_AI_FRAMES")
+        if len(chosen) > maximum:
+            raise forms.ValidationError(
+                f"At most {maximum} frames of a scan can be read by the AI; {len(chosen)} were chosen."
+            )
         return sorted(chosen)
 
 

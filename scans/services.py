@@ -33,7 +33,7 @@ from .derivatives import preview_png, thumbnail_jpeg
 from .dicom_metadata import dicom_laterality, dicom_metadata_fields
 from .errors import DuplicateScan, IdentityMismatch, IntakeError
 from .identity import identity_differences
-from .inspection import InspectedFile, inspect_file, size_check
+from .inspection import HIGH_DEPTH_MODES, InspectedFile, inspect_file, size_check
 from .limits import human_bytes, limit
 from .models import (
     AiStatus,
@@ -102,14 +102,51 @@ def scan_upload(
         raise
 
 
+def scan_acquisition_date_check(*, acquired_on: dt.date, patient: Patient | None = None) -> None:
+    """The acquisition-date rule of every intake path (upload form, API, DICOM receiver, PACS, reconciliation).
+
+    Not in the future (the clinic's today), and not before the patient was born (when the patient is known). Raises
+    IntakeError (code ``acquisition_date``); the message names neither date, so it can go anywhere."""
+    if not isinstance(acquired_on, dt.date):
+        raise IntakeError("no acquisition date was given", code="acquisition_date")
+    if acquired_on > timezone.localdate():
+        raise IntakeError("the acquisition date is in the future", code="acquisition_date")
+    birth = getattr(patient, "date_of_birth", None)
+    if birth is not None and acquired_on < birth:
+        raise IntakeError("the acquisition date is before the patient's date of birth", code="acquisition_date")
+
+
+def scan_instance_duplicate_check(*, patient: Patient, sop_instance_uid: str) -> None:
+    """Refuse a DICOM instance this patient already has, whichever path stored it: the same instance re-encoded by
+    another path (a C-STORE re-encodes the dataset, a PACS may change the transfer syntax) has other bytes."""
+    uid = (sop_instance_uid or "").strip()[:64]
+    if not uid:
+        return
+    existing = Scan.objects.filter(patient=patient, sop_instance_uid=uid).only("pk", "acquired_on", "eye").first()
+    if existing is not None:
+        raise DuplicateScan(
+            f"the same DICOM instance (SOP Instance UID) is already in this patient's record (scan #{existing.pk}, "
+            f"{existing.eye}, acquired {existing.acquired_on:%d.%m.%Y}); it was not stored again"
+        )
+
+
+def _sop_instance_uid(inspected: InspectedFile) -> str:
+    if inspected.dicom is None:
+        return ""
+    return str(inspected.dicom.dataset.get("SOPInstanceUID", "") or "").strip()[:64]
+
+
 def _scan_upload(*, patient, eye, acquired_on, name, data, uploaded_by, appointment, confirm_identity_mismatch):
     if eye not in Eye.values:
         raise IntakeError("no eye (OD or OS) was chosen")
     if appointment is not None and appointment.patient_id != patient.pk:
         raise IntakeError("the appointment belongs to another patient")
+    scan_acquisition_date_check(acquired_on=acquired_on, patient=patient)
     inspected = inspect_file(data)
     sha256 = files.sha256_hex(data)
+    sop_instance_uid = _sop_instance_uid(inspected)
     _duplicate_check(patient=patient, sha256=sha256)
+    scan_instance_duplicate_check(patient=patient, sop_instance_uid=sop_instance_uid)
     warnings = list(inspected.warnings)
     mismatch = False
     if inspected.dicom is not None:
@@ -146,6 +183,7 @@ def _scan_upload(*, patient, eye, acquired_on, name, data, uploaded_by, appointm
                 content_type=inspected.content_type,
                 size_bytes=len(data),
                 sha256=sha256,
+                sop_instance_uid=sop_instance_uid,
                 width=inspected.width,
                 height=inspected.height,
                 frame_count=inspected.frame_count,
@@ -168,7 +206,9 @@ def _scan_upload(*, patient, eye, acquired_on, name, data, uploaded_by, appointm
                 )
     except DbIntegrityError as exc:
         _delete_all(stored)
-        if Scan.objects.filter(patient=patient, sha256=sha256).exists():
+        if Scan.objects.filter(patient=patient, sha256=sha256).exists() or (
+            sop_instance_uid and Scan.objects.filter(patient=patient, sop_instance_uid=sop_instance_uid).exists()
+        ):
             raise DuplicateScan("the same image was uploaded for this patient at the same moment") from exc
         raise
     except BaseException:
@@ -273,6 +313,17 @@ def scans_upload_batch(
     return outcomes
 
 
+def ai_frames_limit_check(count: int) -> None:
+    """At most SCANS_MAX_AI_FRAMES readings per scan: one click must not queue a reading of every B-scan."""
+    maximum = limit("SCANS_MAX_AI_FRAMES")
+    if count > maximum:
+        raise IntakeError(
+            f"at most {maximum} frames of a scan can be read by the AI ({count} were chosen); "
+            "choose the B-scans that matter (SCANS_MAX_AI_FRAMES)",
+            code="too_many_ai_frames",
+        )
+
+
 def scan_frames_select(*, scan: Scan, frames: Iterable[int], user) -> Scan:
     """Choose which B-scans of a volume the AI reads; a new choice queues a new reading."""
     chosen = sorted({int(f) for f in frames})
@@ -280,6 +331,7 @@ def scan_frames_select(*, scan: Scan, frames: Iterable[int], user) -> Scan:
         raise IntakeError("choose at least one frame for the AI reading")
     if chosen[0] < 0 or chosen[-1] >= scan.frame_count:
         raise IntakeError(f"frames must be between 1 and {scan.frame_count}")
+    ai_frames_limit_check(len(chosen))
     if chosen != list(scan.ai_frames):
         scan.ai_frames = chosen
         scan.save(update_fields=["ai_frames"])
@@ -378,6 +430,12 @@ def labelled_image_store(*, job: DatasetImport, item: DatasetItem, data: bytes, 
     if existing is not None:
         raise DuplicateScan(f"the same image was already imported (labelled image #{existing.pk})")
     inspected = inspect_file(data)
+    if inspected.raster is not None and inspected.raster.mode in HIGH_DEPTH_MODES:
+        # Training reads the stored bytes as they are (mlcore decodes 8-bit images only); a scan is windowed instead.
+        raise IntakeError(
+            "is a 16-bit (or floating-point) image; training images must be 8-bit — export it as 8-bit",
+            code="unsupported_depth",
+        )
     stored_bytes = data
     extension = inspected.extension
     if inspected.file_format == FileFormat.DICOM:
