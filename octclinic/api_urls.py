@@ -20,6 +20,9 @@ app_name = "api"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json` suffix routes: JSON is the only format, and the actions' signatures don't take a `format` argument
+# (`/api/v1/patients/1/history.json` was a 500).
+router.include_format_suffixes = False
 router.register("patients", PatientViewSet, basename="patient")
 router.register("resources", ResourceViewSet, basename="resource")
 router.register("appointments", AppointmentViewSet, basename="appointment")
