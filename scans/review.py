@@ -123,6 +123,8 @@ def review_second_opinion_request(*, scan: Scan, requested_by, colleague, note: 
         raise ValidationError("You were asked for a second opinion on this scan: give it rather than ask on.")
     if Review.objects.filter(scan=scan, reviewer=colleague).exists():
         raise ValidationError({"colleague": "This colleague has already reviewed the scan."})
+    if SecondOpinionRequest.objects.filter(scan=scan, colleague=colleague).exists():
+        raise ValidationError({"colleague": "This colleague has already been asked about this scan."})
     if not second_opinion_may_give(colleague=colleague, requested_by=requested_by, scan=scan):
         raise ValidationError({"colleague": "Only an active doctor can give a second opinion."})
     with transaction.atomic():

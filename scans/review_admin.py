@@ -24,6 +24,7 @@ from .access import action_allowed
 from .models import Prediction, Review
 from .review import predictions_approve_bulk, review_decide
 from .review_forms import ReviewDecisionForm
+from .review_selectors import second_opinion_open_request
 
 
 class ReviewStatusFilter(admin.SimpleListFilter):
@@ -132,7 +133,7 @@ class PredictionAdmin(admin.ModelAdmin):
         form = ReviewDecisionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                review_decide(
+                review = review_decide(
                     scan=prediction.scan,
                     reviewer=request.user,
                     decision=form.cleaned_data["decision"],
@@ -143,13 +144,16 @@ class PredictionAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 form_service_errors_add(form, exc)
             else:
-                self.message_user(request, f"Prediction #{prediction.pk}: decision saved.", messages.SUCCESS)
+                what = "second opinion" if review.is_second_opinion else "decision"
+                self.message_user(request, f"Prediction #{prediction.pk}: {what} saved.", messages.SUCCESS)
                 return redirect(reverse("admin:scans_prediction_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Review prediction #{prediction.pk}",
             "prediction": prediction,
             "provenance": model_version_provenance(model_version=prediction.model_version),
+            # The same rule as the review page: a doctor asked for a second opinion gives one (review_decide).
+            "second_opinion_asked": second_opinion_open_request(scan=prediction.scan, user=request.user),
             "form": form,
             "opts": self.model._meta,
         }

@@ -50,8 +50,8 @@ def scan_prediction_for_review(*, scan: Scan) -> Prediction | None:
 
 def second_opinion_colleagues(*, requested_by, scan: Scan | None = None) -> QuerySet:
     """Who may give a second opinion: active users with the doctors' review right (by role or given singly), not
-    the doctor asking, and (for a scan) not someone who already read it. The form's choices and the service's
-    check are this one queryset."""
+    the doctor asking, and (for a scan) not someone who already read it or was already asked. The form's choices
+    and the service's check are this one queryset."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
@@ -63,7 +63,9 @@ def second_opinion_colleagues(*, requested_by, scan: Scan | None = None) -> Quer
         .exclude(pk=getattr(requested_by, "pk", None))
     )
     if scan is not None:
-        users = users.exclude(pk__in=Review.objects.filter(scan=scan).values("reviewer_id"))
+        users = users.exclude(pk__in=Review.objects.filter(scan=scan).values("reviewer_id")).exclude(
+            pk__in=SecondOpinionRequest.objects.filter(scan=scan).values("colleague_id")
+        )
     # A subquery, not the joins above, for the caller: no duplicate rows, so ``.get`` and counts hold.
     return get_user_model().objects.filter(pk__in=users.values("pk")).order_by("last_name", "first_name", "username")
 

@@ -162,3 +162,12 @@ def test_requests_and_answers_are_audited(doctor, doctor_b, asked):
     request = SecondOpinionRequest.objects.get(scan=asked.scan)
     logged = {(e.content_type.model, e.object_pk) for e in LogEntry.objects.select_related("content_type")}
     assert ("review", str(opinion.pk)) in logged and ("secondopinionrequest", str(request.pk)) in logged
+
+
+def test_a_colleague_is_asked_once_and_the_admin_page_says_it_is_an_opinion(client, doctor, doctor_b, asked):
+    assert doctor_b not in set(SecondOpinionForm(requested_by=doctor, scan=asked.scan).fields["colleague"].queryset)
+    with pytest.raises(ValidationError, match="already been asked"):
+        review_second_opinion_request(scan=asked.scan, requested_by=doctor, colleague=doctor_b)
+    client.force_login(doctor_b)
+    page = client.get(reverse("admin:scans_prediction_review", args=[asked.pk])).content.decode()
+    assert "data-admin-second-opinion" in page and "Anna Albers asked you for a <strong>second opinion</strong>" in page
