@@ -6,6 +6,7 @@ fires.
 
 from __future__ import annotations
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 
@@ -56,3 +57,7 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency record #{self.pk}"
+
+
+# Issuing and revoking tokens is on the record (who issued one for whom, when it was revoked); never the hash.
+auditlog.register(ApiToken, exclude_fields=["key_hash", "last_used_at"])
