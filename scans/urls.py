@@ -17,6 +17,7 @@ urlpatterns = [
     path("<uuid:uuid>/ai/input/<int:prediction_pk>/", model_input_views.scan_model_input, name="model_input"),
     path("review/", review_views.review_queue_view, name="review_queue"),
     path("review/next/", review_views.review_next_view, name="review_next"),
+    path("review/disagreements/", review_views.review_disagreements_view, name="review_disagreements"),
     path("review/<uuid:uuid>/", review_views.review_scan_view, name="review"),
     path("review/<uuid:uuid>/decide/", review_views.review_decide_view, name="review_decide"),
     path("review/<uuid:uuid>/second-opinion/", review_views.review_second_opinion_view, name="review_second_opinion"),
