@@ -485,3 +485,56 @@ def reviews_for_export(*, user) -> QuerySet[Review]:
         .select_related("scan", "scan__patient", "model_version", "reviewer", "prediction")
         .order_by("created_at", "pk")
     )
+
+
+def review_disagreements(*, user) -> QuerySet[Scan]:
+    """Scans with a second opinion whose readers do not all agree — the second opinion against the decision of record
+    or the AI's suggestion, or the decision of record against the AI — newest opinion first, of the user's
+    reviewable patients. A queryset (it pages and counts in SQL); ``scans_with_readers`` fills a page."""
+    record = Review.objects.filter(scan=OuterRef("scan_id"), is_second_opinion=False)
+    suggested = Q(ai_recognised=True, ai_deferred=False) & ~Q(ai_label="")
+    opinions = (
+        Review.objects.filter(is_second_opinion=True)
+        .annotate(
+            record_decision=Subquery(record.values("decision")[:1]),
+            record_label=Subquery(record.values("label")[:1]),
+        )
+        .filter(
+            (Q(record_decision__isnull=False) & (~Q(record_decision=F("decision")) | ~Q(record_label=F("label"))))
+            | (suggested & ~Q(label=F("ai_label")))
+            | (suggested & Q(record_label__isnull=False) & ~Q(record_label=F("ai_label")))
+        )
+    )
+    latest = opinions.filter(scan=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+    return (
+        _reviewable(user)
+        .filter(pk__in=opinions.values("scan_id"))
+        .annotate(latest_opinion=Subquery(latest))
+        .order_by("-latest_opinion", "-pk")
+    )
+
+
+def scans_with_readers(scans) -> list[Scan]:
+    """A page of scans, each with ``readers`` (the disagreements list: AI, decision of record, second opinions) —
+    two queries for the page."""
+    scans = list(scans)
+    by_scan: dict[int, list[Review]] = {}
+    reviews = Review.objects.filter(scan__in=[s.pk for s in scans]).select_related("reviewer")
+    for review in sorted(reviews, key=lambda r: (r.is_second_opinion, r.created_at)):
+        by_scan.setdefault(review.scan_id, []).append(review)
+    for scan in scans:
+        rows = by_scan.get(scan.pk, [])
+        first = rows[0] if rows else None
+        readers = []
+        if first is not None and first.ai_suggested and first.ai_label:
+            readers.append(Reader(who="AI", role="ai", reading=first.ai_label))
+        for review in rows:
+            readers.append(
+                Reader(
+                    who=review.reviewer.get_full_name() or review.reviewer.username,
+                    role="second_opinion" if review.is_second_opinion else "decision",
+                    reading=review.label or review.get_decision_display(),
+                )
+            )
+        scan.readers = readers
+    return scans

@@ -29,6 +29,7 @@ from .review_selectors import (
     QueueFilters,
     ReviewQueueList,
     reading_disagreements,
+    review_disagreements,
     review_queue_next,
     review_target_hours,
     reviews_disagree,
@@ -36,6 +37,7 @@ from .review_selectors import (
     scan_prediction_for_review,
     scan_reviews,
     scan_second_opinions,
+    scans_with_readers,
 )
 from .selectors import scan_get, scan_predictions_current
 
@@ -180,6 +182,21 @@ def review_second_opinion_view(request, uuid):
             messages.success(request, "Second opinion requested.")
             return redirect("scans:review", uuid=scan.uuid)
     return render(request, "scans/review.html", _review_context(request, scan, opinion_form=form), status=400)
+
+
+@login_required
+@require_GET
+def review_disagreements_view(request):
+    """Scans whose readers disagree (a second opinion against the decision of record or the AI, or the decision of
+    record against the AI), newest first, of the doctor's patients."""
+    action_require(user=request.user, action="review")
+    page = Paginator(review_disagreements(user=request.user).select_related("patient"), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {"scans": scans_with_readers(page.object_list), "page": page, "nav": "review"}
+    response = render(request, "scans/review_disagreements.html", context)
+    response["Cache-Control"] = PRIVATE
+    return response
 
 
 @login_required

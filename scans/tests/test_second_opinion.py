@@ -171,3 +171,25 @@ def test_a_colleague_is_asked_once_and_the_admin_page_says_it_is_an_opinion(clie
     client.force_login(doctor_b)
     page = client.get(reverse("admin:scans_prediction_review", args=[asked.pk])).content.decode()
     assert "data-admin-second-opinion" in page and "Anna Albers asked you for a <strong>second opinion</strong>" in page
+
+
+def test_the_disagreements_list_names_a_b_and_the_ai(doctor_client, doctor, doctor_b, asked):
+    agreeing = waiting_reading(asked.scan.patient, label="DME")
+    review_second_opinion_request(scan=agreeing.scan, requested_by=doctor, colleague=doctor_b)
+    review_decide(scan=agreeing.scan, reviewer=doctor_b, decision="approved")  # B agrees with the AI: not listed
+    url = reverse("scans:review_disagreements")
+    assert "data-disagreements-empty" in doctor_client.get(url).content.decode()
+    review_decide(scan=asked.scan, reviewer=doctor_b, decision="corrected", label="DME")
+    page = doctor_client.get(url).content.decode()
+    assert f'data-disagreement-scan="{asked.scan.uuid}"' in page and str(agreeing.scan.uuid) not in page
+    assert "Bea Berger (second opinion): <strong>DME</strong>" in page
+    review_decide(scan=asked.scan, reviewer=doctor, decision="approved")
+    page = doctor_client.get(url).content.decode()
+    assert "AI suggestion: <strong>CNV</strong>" in page
+    assert "Anna Albers (decision of record): <strong>CNV</strong>" in page
+    outsider = DoctorFactory()
+    from django.test import Client
+
+    other = Client()
+    other.force_login(outsider)
+    assert str(asked.scan.uuid) not in other.get(url).content.decode()  # not their patient
