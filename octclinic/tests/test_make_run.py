@@ -1,5 +1,6 @@
-"""`make run`'s launcher: web, worker and beat come up on the embedded default, the demo logins work,
-and one signal stops every process it started."""
+"""`make run`'s launcher: web, worker, beat and the DICOM process come up on the embedded default, the demo logins
+work, and one signal stops every process it started. Every listener it starts is on a free port (web: PORT, DICOM:
+DICOM_PORT), so the test never depends on 8000 or 11112 being unused."""
 
 import os
 import re
@@ -37,9 +38,37 @@ def alive(pid: int) -> bool:
         return False
 
 
+def dicom_echo(port: int) -> bool:
+    """A C-ECHO from dcmtk's default echo AE title (allowed outside production) to the DICOM process."""
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    ae = AE(ae_title="ECHOSCU")
+    ae.add_requested_context(Verification)
+    ae.acse_timeout = ae.network_timeout = ae.connection_timeout = 5
+    assoc = ae.associate("127.0.0.1", port, ae_title="OCTCLINIC")
+    if not assoc.is_established:
+        return False
+    try:
+        status = assoc.send_c_echo()
+        return bool(status) and status.Status == 0x0000
+    finally:
+        assoc.release()
+
+
 def test_make_run_serves_login_with_demo_logins_and_stops_everything(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update(OCT_DATA_DIR=str(tmp_path), DEMO_PASSWORD="demo-password-2026", PORT=str(free_port()))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"} and not k.startswith("DICOM_")
+    }
+    env.update(
+        OCT_DATA_DIR=str(tmp_path),
+        DEMO_PASSWORD="demo-password-2026",
+        PORT=str(free_port()),
+        DICOM_PORT=str(free_port()),
+        DICOM_BIND_ADDRESS="127.0.0.1",
+    )
     run = lambda *args: subprocess.run(  # noqa: E731
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
@@ -76,6 +105,8 @@ def test_make_run_serves_login_with_demo_logins_and_stops_everything(tmp_path):
             assert response.url == f"{base}/"
             assert 'data-dashboard="technician"' in response.read().decode()
         assert token
+        # The DICOM process answers on the port it was given (not the default 11112).
+        assert wait_until(lambda: dicom_echo(int(env["DICOM_PORT"])), timeout=60)
         children = wait_until(lambda: len(descendants(launcher.pid)) >= 3 and descendants(launcher.pid), timeout=30)
     finally:
         launcher.send_signal(signal.SIGINT)
