@@ -77,3 +77,9 @@ def test_a_asks_b_b_answers_a_decides(page_factory):
     assert "Anna Albers" in a.locator("[data-decision-of-record]").inner_text()
     screenshot(a, "second-opinion-decided")
     a.screenshot(path="/tmp/second-opinion-decided.png", full_page=True)
+    a.click("text=← Review queue")
+    a.click("[data-disagreements-link]")
+    row = a.locator(f'[data-disagreement-scan="{reading.scan.uuid}"]').inner_text()
+    assert "AI suggestion: CNV" in row and "Anna Albers (decision of record): DME" in row
+    assert "Bea Berger (second opinion): DME" in row
+    screenshot(a, "second-opinion-disagreements")
