@@ -2,25 +2,63 @@
 
 A clinic admin may create staff and give them one of the clinic roles, but must not be able to make
 anyone (themselves included) a superuser, hand out raw permissions, or edit a superuser.
+
+Separation of duties (issue #18): a clinic admin must never be able to act as another user. So a clinic admin
+never sets anyone's password (new staff and forced resets get a link mailed to them to choose their own), never
+changes an existing account's email (where that link goes), never changes their own roles or active flag, and
+issues API tokens only for themselves (a superuser may issue one for someone else: audited, and the user is told).
+What a clinic admin may do to staff: create, give roles, deactivate, force a password reset, unlock.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 
 from .models import ApiToken
 from .roles import ROLES, user_staff_flag_sync
-from .services import api_token_create, api_token_revoke
+from .services import (
+    api_token_create,
+    api_token_revoke,
+    staff_deactivate,
+    staff_password_reset_force,
+    staff_password_setup_send,
+    staff_unlock,
+)
 
 User = get_user_model()
 admin.site.site_header = "OCT Clinic administration"
 admin.site.site_title = "OCT Clinic admin"
 
 
+class StaffCreationForm(forms.ModelForm):
+    """New staff for clinic admins: no password field. The account starts without a usable password and the new
+    colleague is mailed a link to choose their own."""
+
+    class Meta:
+        model = User
+        fields = ("username", "first_name", "last_name", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields["email"].help_text = "The link to choose a password is sent here."
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
+
+
 class ClinicUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "email", "role_names", "is_active", "last_login")
     list_filter = ("is_active", "groups")
+    actions = ["deactivate_selected", "force_password_reset", "unlock_selected"]
+    staff_add_fieldsets = ((None, {"fields": ("username", "first_name", "last_name", "email")}),)
 
     @admin.display(description="Roles")
     def role_names(self, obj):
@@ -33,20 +71,75 @@ class ClinicUserAdmin(UserAdmin):
         return qs
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser or obj is None:
-            return fieldsets
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        if obj is None:
+            return self.staff_add_fieldsets
+        # No password field (not even the link to the set-password form): a clinic admin never sets one.
         return (
-            (None, {"fields": ("username", "password")}),
+            (None, {"fields": ("username",)}),
             ("Personal info", {"fields": ("first_name", "last_name", "email")}),
             ("Role", {"fields": ("is_active", "groups")}),
             ("Important dates", {"fields": ("last_login", "date_joined")}),
         )
 
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None and not request.user.is_superuser:
+            kwargs["form"] = StaffCreationForm
+        return super().get_form(request, obj, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return super().get_readonly_fields(request, obj)
-        return ("last_login", "date_joined")
+        readonly = ["last_login", "date_joined"]
+        if obj is not None:
+            readonly.append("email")  # where password links go: changing it would let the admin take the account
+            if obj.pk == request.user.pk:
+                readonly += ["is_active", "groups"]  # no granting oneself the doctor role
+        return readonly
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            # Clinic admins force a reset instead (the user chooses the new password); everyone changes their own
+            # under "Change password", which asks for the current one.
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        mailed = not change and not request.user.is_superuser and staff_password_setup_send(user=obj, request=request)
+        if mailed:
+            messages.info(request, "A link to choose a password was mailed to the new colleague.")
+
+    @admin.action(description="Deactivate selected staff (sessions and API tokens stop)", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        done = 0
+        for user in queryset.exclude(pk=request.user.pk):
+            staff_deactivate(user=user, deactivated_by=request.user)
+            done += 1
+        self.message_user(request, f"{done} account(s) deactivated.")
+
+    @admin.action(description="Force a password reset (a link is mailed to each)", permissions=["change"])
+    def force_password_reset(self, request, queryset):
+        mailed = unmailed = 0
+        for user in queryset.exclude(pk=request.user.pk):
+            if staff_password_reset_force(user=user, forced_by=request.user, request=request):
+                mailed += 1
+            else:
+                unmailed += 1
+        self.message_user(request, f"{mailed + unmailed} password(s) reset; {mailed} link(s) mailed.")
+        if unmailed:
+            self.message_user(
+                request,
+                f"{unmailed} account(s) have no email address: a superuser must add one before they can log in.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Unlock selected accounts (failed-login lockout)", permissions=["change"])
+    def unlock_selected(self, request, queryset):
+        for user in queryset:
+            staff_unlock(user=user, unlocked_by=request.user)
+        self.message_user(request, f"{queryset.count()} account(s) unlocked.")
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups" and not request.user.is_superuser:
@@ -79,7 +172,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("user", "name", "expires_at")
+            # A token acts as its user: only a superuser chooses someone else (audited, and they are told).
+            return ("user", "name", "expires_at") if request.user.is_superuser else ("name", "expires_at")
         return ("user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
 
     def get_readonly_fields(self, request, obj=None):
@@ -98,11 +192,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             obj.save(update_fields=["name", "expires_at"])
             return
+        owner = form.cleaned_data.get("user") or request.user
         issued = api_token_create(
-            user=form.cleaned_data["user"], name=form.cleaned_data["name"], expires_at=form.cleaned_data["expires_at"]
+            user=owner,
+            name=form.cleaned_data["name"],
+            expires_at=form.cleaned_data["expires_at"],
+            issued_by=request.user,
         )
-        obj.pk, obj.prefix = issued.token.pk, issued.token.prefix
+        obj.pk, obj.prefix, obj.user = issued.token.pk, issued.token.prefix, owner
         messages.warning(request, f"Copy the token now, it is not shown again: {issued.raw}")
+        if owner.pk != request.user.pk:
+            told = "by email" if owner.email else "— they have no email address, so tell them yourself"
+            messages.info(
+                request, f"The token acts as {owner.get_username()}; the issue is audited and they are told {told}."
+            )
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke_selected(self, request, queryset):

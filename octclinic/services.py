@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import ApiToken, IdempotencyRecord
 from .token_lookup import token_with_user
 
+logger = logging.getLogger(__name__)
 TOKEN_PREFIX = "oct_"  # noqa: S105 - a public marker, not a secret
 
 
@@ -29,10 +33,24 @@ class IssuedToken:
     raw: str  # shown once, never stored
 
 
+class TokenForAnotherUser(PermissionDenied):
+    """Only the user (or a superuser, on the record and with the user told) issues a token acting as them."""
+
+
 @transaction.atomic
-def api_token_create(*, user, name: str = "", expires_at: dt.datetime | None = None) -> IssuedToken:
+def api_token_create(*, user, name: str = "", expires_at: dt.datetime | None = None, issued_by=None) -> IssuedToken:
+    """A new token acting as ``user``.
+
+    ``issued_by`` is the staff member issuing it in the application (None: the operator's management command).
+    Anyone may issue their own; for another user only a superuser may, and then the issue is in the audit trail
+    (the token's create entry names the superuser) and the user is told by email. A clinic admin who issued a token
+    for a doctor could act as that doctor, with every action attributed to the doctor.
+    """
     if expires_at is not None and timezone.is_naive(expires_at):
         raise ValueError("expires_at must be timezone-aware")
+    for_another = issued_by is not None and issued_by.pk != user.pk
+    if for_another and not issued_by.is_superuser:
+        raise TokenForAnotherUser("Only the user themselves (or a superuser) may create a token acting as them.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -41,7 +59,44 @@ def api_token_create(*, user, name: str = "", expires_at: dt.datetime | None = N
         key_hash=api_token_hash(raw),
         expires_at=expires_at,
     )
+    if for_another:
+        transaction.on_commit(lambda: _token_issued_notify(token=token, issued_by=issued_by))
     return IssuedToken(token=token, raw=raw)
+
+
+def _token_issued_notify(*, token: ApiToken, issued_by) -> None:
+    """Tell the user a token acting as them was issued by someone else (no secret in the mail)."""
+    if not token.user.email:
+        logger.warning(
+            "API token %s issued for user %s by user %s: no email address to tell them",
+            token.pk,
+            token.user.pk,
+            issued_by.pk,
+        )
+        return
+    send_mail(
+        subject=f"{settings.CLINIC_NAME}: an API token acting as you was issued",
+        message=(
+            f"An administrator ({issued_by.get_username()}) issued the API token {token.prefix}… "
+            f'("{token.name or "unnamed"}") that acts as your account. Anything done with it is recorded as '
+            "done by you. If you did not ask for it, tell your clinic's administrator so it is revoked."
+        ),
+        from_email=None,
+        recipient_list=[token.user.email],
+        fail_silently=True,
+    )
+
+
+def api_token_user_locked(user) -> bool:
+    """Whether the account is locked out after failed logins (django-axes), from any address."""
+    from axes.models import AccessAttempt
+
+    limit = getattr(settings, "AXES_FAILURE_LIMIT", 5)
+    cooloff = getattr(settings, "AXES_COOLOFF_TIME", None)
+    attempts = AccessAttempt.objects.filter(username=user.get_username(), failures_since_start__gte=limit)
+    if isinstance(cooloff, int | float):
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - dt.timedelta(hours=cooloff))
+    return attempts.exists()
 
 
 def api_token_revoke(*, token: ApiToken, now: dt.datetime | None = None) -> ApiToken:
@@ -65,6 +120,8 @@ def api_token_authenticate(*, raw: str, now: dt.datetime | None = None) -> ApiTo
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
+    if api_token_user_locked(token.user):
+        return None  # a locked account's tokens stop with its logins
     granularity = dt.timedelta(seconds=getattr(settings, "API_TOKEN_LAST_USED_GRANULARITY_SECONDS", 60))
     if token.last_used_at is None or now - token.last_used_at >= granularity:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -127,3 +184,56 @@ def idempotent_call(
             "A request with this Idempotency-Key is still being processed; retry shortly.", code="in_progress"
         )
     return IdempotentResult(status=existing.response_status, body=existing.response_body, replayed=True)
+
+
+# --- Staff accounts: separation of duties ----------------------------------------------------------------------
+#
+# Clinic admins manage staff without ever being able to act as them: they deactivate, force a password reset (the
+# user sets the new password through a link mailed to them) and unlock accounts, but never set a password, and
+# never issue a token for someone else (``api_token_create``).
+
+
+def staff_password_setup_send(*, user, request=None) -> bool:
+    """Mail ``user`` a link to choose their own password (Django's reset link); False when they have no address."""
+    from django.contrib.auth.forms import PasswordResetForm
+
+    if not user.email or not user.is_active:
+        return False
+
+    class _ForThisUser(PasswordResetForm):
+        def get_users(self, email):
+            yield user  # also when the password is unusable (a new account, or a forced reset)
+
+    form = _ForThisUser({"email": user.email})
+    form.is_valid()
+    form.save(request=request, use_https=bool(request and request.is_secure()), domain_override=None)
+    return True
+
+
+@transaction.atomic
+def staff_password_reset_force(*, user, forced_by, request=None) -> bool:
+    """The current password stops working (and every session of the account ends, since the session hash changes);
+    the user is mailed a link to choose a new one. Returns whether the mail could be sent."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    logger.info("password reset forced for user %s by user %s", user.pk, forced_by.pk)
+    return staff_password_setup_send(user=user, request=request)
+
+
+def staff_unlock(*, user, unlocked_by) -> int:
+    """Clear the account's failed-login lockout (django-axes), from every address; returns the records removed."""
+    from axes.utils import reset
+
+    removed = reset(username=user.get_username())
+    logger.info("login lockout cleared for user %s by user %s", user.pk, unlocked_by.pk)
+    return removed
+
+
+@transaction.atomic
+def staff_deactivate(*, user, deactivated_by) -> None:
+    """The account can't log in; its sessions end at their next request and its API tokens stop at once."""
+    if user.pk == deactivated_by.pk:
+        raise PermissionDenied("You can't deactivate your own account.")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    logger.info("user %s deactivated by user %s", user.pk, deactivated_by.pk)
