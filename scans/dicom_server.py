@@ -100,7 +100,8 @@ def _calling_ae(event) -> str:
 # The largest A-ASSOCIATE-RQ PDU accepted. A real one is a few kB (128 presentation contexts with their transfer
 # syntaxes stay under 40 kB; user identity adds at most 2 x 64 kB); a stranger may declare 4 GB.
 ASSOCIATE_RQ_MAX_BYTES = 256 * 1024
-REFUSAL_LOG_EVERY_SECONDS = 60
+REFUSAL_LOG_EVERY_SECONDS = 60  # one line per source address at most this often
+REFUSAL_LOG_LINES_PER_MINUTE = 20  # and at most this many in all; the rest are counted in one summary line
 
 
 class GuardedAE(AE):
@@ -164,6 +165,7 @@ class GuardedAssociationServer(AssociationServer):
         self._guard_lock = threading.Lock()
         self._connections: dict[int, _Connection] = {}
         self._refusals_logged: dict[str, float] = {}
+        self._log_window = [time.monotonic(), 0, 0]  # start, lines logged, refusals not logged
         super().__init__(*args, **kwargs)
 
     # Called by socketserver for each accepted connection before anything else; False closes it at once.
@@ -234,10 +236,26 @@ class GuardedAssociationServer(AssociationServer):
                 del self._connections[key]
 
     def _refusal_log(self, address: str, reason: str) -> None:
+        """A flood must not flood the logs: once a minute per address, REFUSAL_LOG_LINES_PER_MINUTE lines in all."""
         now = time.monotonic()
-        if now - self._refusals_logged.get(address, -REFUSAL_LOG_EVERY_SECONDS) >= REFUSAL_LOG_EVERY_SECONDS:
+        window = self._log_window
+        if now - window[0] >= 60:
+            if window[2]:
+                logger.warning(
+                    "DICOM: %d more connections were closed in the last minute (not logged one by one)", window[2]
+                )
+            window[:] = [now, 0, 0]
+        if len(self._refusals_logged) > 10_000:
+            self._refusals_logged.clear()
+        if (
+            now - self._refusals_logged.get(address, -REFUSAL_LOG_EVERY_SECONDS) >= REFUSAL_LOG_EVERY_SECONDS
+            and window[1] < REFUSAL_LOG_LINES_PER_MINUTE
+        ):
             self._refusals_logged[address] = now
+            window[1] += 1
             logger.warning("DICOM connection from %s closed: %s (logged once a minute per address)", address, reason)
+        else:
+            window[2] += 1
 
     def open_connections(self) -> int:
         with self._guard_lock:

@@ -102,7 +102,9 @@ def close_all(socks) -> None:
             sock.close()
 
 
-def test_allowed_device_is_served_while_fifty_hostile_connections_are_open(guarded_server, patient, tmp_path):
+def test_allowed_device_is_served_while_fifty_hostile_connections_are_open(guarded_server, patient, tmp_path, caplog):
+    from scans.dicom_server import REFUSAL_LOG_LINES_PER_MINUTE
+
     port, _server = guarded_server()
     binary_require("echoscu")
     # 50 hostile connections from 50 addresses (the per-address cap alone can't help): 20 silent, 20 stalled
@@ -142,6 +144,9 @@ def test_allowed_device_is_served_while_fifty_hostile_connections_are_open(guard
         close_all(sock for _, sock in socks)
     # And afterwards the device still gets in.
     assert echoscu(port).returncode == 0
+    # 50 closed connections from 50 addresses did not make 50 log lines.
+    closed_lines = [r for r in caplog.records if r.name == "scans.dicom_server" and "closed:" in r.getMessage()]
+    assert 0 < len(closed_lines) <= REFUSAL_LOG_LINES_PER_MINUTE
 
 
 def test_one_address_cannot_take_every_connection(guarded_server):
