@@ -262,3 +262,30 @@ class ModelJob(models.Model):
     @property
     def progress_percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
+
+
+class DeviceValidation(models.Model):
+    """A version scored on one OCT device's labelled scans before go-live (``evaluate_model --device``).
+
+    Models are trained on one device family; a clinic checks each of its devices before relying on the readings.
+    The per-device readiness table shows the latest validation beside the doctors' agreement on that device.
+    """
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="device_validations")
+    device = models.CharField(max_length=160, help_text="As the readings name it: DICOM Manufacturer + Model Name.")
+    data_name = models.CharField(max_length=255, help_text="The labelled folder's name (not its path).")
+    n = models.PositiveIntegerField()
+    accuracy = models.FloatField()
+    urgent_sensitivity = models.FloatField(null=True, blank=True)
+    urgent_specificity = models.FloatField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version.version} on {self.device} ({self.accuracy:.3f}, n={self.n})"

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, Q
 
+from mlcore.device_validation import device_validations_latest
 from scheduling.models import Resource
 
 from .models import Prediction, Review, ReviewDecision
 
 UNVALIDATED = "unvalidated"
+VALIDATED_OFFLINE = "offline"  # scored on the device's labelled scans (evaluate_model --device), not yet reviewed
 DRIFT = "drift"
 FEW = "few"  # reviewed, but fewer than REVIEW_DRIFT_MIN_REVIEWS: no verdict yet
 OK = "ok"
@@ -33,6 +35,8 @@ class DeviceAgreement:
     readings: int
     status: str
     message: str
+    offline_accuracy: float | None = None  # the latest evaluate_model --device result
+    offline_n: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -54,10 +58,17 @@ def _floor() -> tuple[float, int]:
     )
 
 
-def _verdict(device: str, agreed: int, total: int) -> tuple[str, str]:
+def _verdict(device: str, agreed: int, total: int, offline=None) -> tuple[str, str]:
     floor, min_n = _floor()
     name = device or UNKNOWN_DEVICE_TEXT
+    if offline is not None and offline.accuracy < floor:
+        return DRIFT, (
+            f"Validation on {name} ({offline.n} labelled scans) found accuracy {offline.accuracy:.0%}, below the "
+            f"drift threshold {floor:.0%}: do not rely on the AI for this device."
+        )
     if total == 0:
+        if offline is not None:
+            return VALIDATED_OFFLINE, ""
         return UNVALIDATED, f"Not yet validated on this device ({name}): no doctor has reviewed its AI readings."
     if total < min_n:
         return FEW, f"{total} reviewed reading(s) on {name}: too few to judge (at least {min_n})."
@@ -94,7 +105,8 @@ def device_agreement(*, versions: list[str] | None = None) -> list[DeviceAgreeme
         .annotate(n=Count("pk"))
         .values_list("device", "model_version__version", "n")
     }
-    keys = set(reviewed) | set(counted)
+    offline = device_validations_latest(versions=list(versions)) if versions else {}
+    keys = set(reviewed) | set(counted) | set(offline)
     if versions:
         # A booked OCT device that has not sent a single scan yet is unvalidated too.
         named = {device for device, _ in keys}
@@ -105,9 +117,22 @@ def device_agreement(*, versions: list[str] | None = None) -> list[DeviceAgreeme
     rows = []
     for device, version in keys:
         agreed, total = reviewed.get((device, version), (0, 0))
-        status, message = _verdict(device, agreed, total)
-        rows.append(DeviceAgreement(device, version, agreed, total, counted.get((device, version), 0), status, message))
-    order = {DRIFT: 0, UNVALIDATED: 1, FEW: 2, OK: 3}
+        validation = offline.get((device, version))
+        status, message = _verdict(device, agreed, total, validation)
+        rows.append(
+            DeviceAgreement(
+                device,
+                version,
+                agreed,
+                total,
+                counted.get((device, version), 0),
+                status,
+                message,
+                offline_accuracy=validation.accuracy if validation else None,
+                offline_n=validation.n if validation else 0,
+            )
+        )
+    order = {DRIFT: 0, UNVALIDATED: 1, FEW: 2, VALIDATED_OFFLINE: 3, OK: 4}
     return sorted(rows, key=lambda r: (r.version, order[r.status], r.device_display.lower()))
 
 

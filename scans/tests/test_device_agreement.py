@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from scans.classification import scan_classify
-from scans.device_readiness import DRIFT, FEW, OK, UNVALIDATED, device_agreement
+from scans.device_readiness import DRIFT, FEW, OK, UNVALIDATED, VALIDATED_OFFLINE, device_agreement
 from scans.devices import scan_device_name
 from scans.factories import ModelVersionRowFactory, PredictionFactory, ReviewFactory
 from scans.models import DicomMetadata, ReviewDecision
@@ -95,3 +95,31 @@ def test_the_clinic_admin_dashboard_warns_per_device(clinic_devices, clinic_admi
     page = clinic_admin_client.get(reverse("home")).content.decode()
     assert "data-device-agreement" in page
     assert 'data-device-warning="drift"' in page and 'data-device-warning="unvalidated"' in page
+
+
+def test_a_device_validated_before_go_live_shows_its_result(clinic_devices, clinic_admin_client):
+    from mlcore.device_validation import device_validation_record
+    from mlcore.models import ModelVersion
+
+    version = ModelVersion.objects.get(version="v-dep")
+    metrics = {"n": 120, "accuracy": 0.91, "urgent_sensitivity": 0.95, "urgent_specificity": 0.9}
+    device_validation_record(model_version=version, device="OCT 9 (Topcon Maestro)", metrics=metrics, data="/x/topcon")
+    rows = {row.device: row for row in device_agreement(versions=["v-dep"])}
+    topcon = rows["OCT 9 (Topcon Maestro)"]
+    assert (topcon.status, topcon.offline_accuracy, topcon.offline_n, topcon.warns) == (
+        VALIDATED_OFFLINE,
+        0.91,
+        120,
+        False,
+    )
+    page = clinic_admin_client.get(reverse("mlcore:list")).content.decode()
+    assert "0.91 (n=120)" in page and "Not yet validated on this device (OCT 9" not in page
+    # A validation that found the model poor on the device warns even before any review.
+    device_validation_record(
+        model_version=version, device="OCT 9 (Topcon Maestro)", metrics={**metrics, "accuracy": 0.4}, data="/x/topcon"
+    )
+    rows = {row.device: row for row in device_agreement(versions=["v-dep"])}
+    assert (
+        rows["OCT 9 (Topcon Maestro)"].status == DRIFT
+        and "120 labelled scans" in rows["OCT 9 (Topcon Maestro)"].message
+    )

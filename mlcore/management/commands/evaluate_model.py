@@ -10,7 +10,8 @@ from mlcore.selectors import model_version_deployed, model_version_get
 class Command(BaseCommand):
     help = (
         "Score the deployed model (or --version) on a labelled folder (CLASS/* or the Kermany layout) without "
-        "importing it: a clinic's local validation."
+        "importing it: a clinic's local validation. With --device, the folder holds one OCT device's scans and "
+        "the result is recorded as that device's validation (models page, clinic dashboard)."
     )
 
     def create_parser(self, prog_name, subcommand, **kwargs):
@@ -23,8 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--data", required=True, help="folder with CLASS/* or train|val|test/CLASS/* images")
         parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         parser.add_argument("--batch-size", type=int, default=16)
+        parser.add_argument(
+            "--device",
+            help="the OCT device the folder's scans come from, as readings name it (DICOM Manufacturer + Model "
+            "Name, e.g. 'Optovue RTVue XR'): validates the version on that device before go-live",
+        )
 
-    def handle(self, *args, version, data, json: bool, batch_size, **options):
+    def handle(self, *args, version, data, json: bool, batch_size, device=None, **options):
         from mlcore.evaluation import report_text
         from mlcore.services import model_version_evaluate
 
@@ -41,11 +47,24 @@ class Command(BaseCommand):
         except ModelVersionUnavailable as exc:
             raise CommandError(str(exc)) from exc
         metrics["data"] = str(data)
+        if device is not None:
+            from mlcore.device_validation import device_validation_record
+
+            try:
+                record = device_validation_record(
+                    model_version=model_version, device=device, metrics=metrics, data=data
+                )
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            metrics["device"] = record.device
         if json:
             self.stdout.write(_dumps(metrics))
             return
-        self.stdout.write(f"model {model_version.version} on {data}")
+        where = f" (device: {metrics['device']})" if device is not None else ""
+        self.stdout.write(f"model {model_version.version} on {data}{where}")
         self.stdout.write(report_text(metrics))
+        if device is not None:
+            self.stdout.write(f"recorded as the validation of {model_version.version} on {metrics['device']}")
 
 
 def _dumps(metrics: dict) -> str:
