@@ -189,6 +189,7 @@ class PredictionSerializer(ApiModelSerializer):
             "deferred",
             "recognised",
             "refusal_reason",
+            "device",
             "model",
             "heatmap_url",
             "created_at",

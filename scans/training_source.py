@@ -90,8 +90,13 @@ def _scan_frame_loader(scan_pk: int, frame: int):
 
 def approved_scan_items() -> Iterator[TrainingItem]:
     """Doctor-approved and corrected readings of record (second opinions and ungradable scans are not labels)."""
+    from .models import DicomMetadata
     from .review_selectors import reviewed_training_labels
 
+    # The DICOM axial spacing, for preprocessing that crops a fixed physical depth (one query, not one per scan).
+    spacings = dict(
+        DicomMetadata.objects.filter(pixel_spacing_row_mm__isnull=False).values_list("scan_id", "pixel_spacing_row_mm")
+    )
     for review in reviewed_training_labels().iterator():
         frame = review.prediction.frame if review.prediction is not None else 0
         yield TrainingItem(
@@ -102,7 +107,11 @@ def approved_scan_items() -> Iterator[TrainingItem]:
             sha256=review.scan.sha256,
             provenance=f"scan #{review.scan_id} frame {frame}, {review.decision} by user #{review.reviewer_id} "
             f"at {review.created_at.isoformat()}",
-            extra={"reviewer_id": review.reviewer_id, "reviewed_at": review.created_at.isoformat()},
+            extra={
+                "reviewer_id": review.reviewer_id,
+                "reviewed_at": review.created_at.isoformat(),
+                "row_spacing_mm": spacings.get(review.scan_id),
+            },
         )
 
 

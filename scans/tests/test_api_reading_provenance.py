@@ -106,3 +106,10 @@ def test_review_list_without_a_model_version(doctor):
     ReviewFactory(prediction=waiting_reading(patient), reviewer=doctor, model_version=None)
     [row] = client.get("/api/v1/reviews/").json()["results"]
     assert row["model"] is None and row["deferred"] is False and row["recognised"] is True
+
+
+def test_a_reading_names_the_device_that_took_the_scan(patient):
+    reading = waiting_reading(patient, label="CNV", model_version=ModelVersionRowFactory(version="dev-1"))
+    type(reading).objects.filter(pk=reading.pk).update(device="Optovue RTVue XR")
+    [body] = _client("technician", patient).get(f"/api/v1/scans/{reading.scan.uuid}/predictions/").json()
+    assert body["device"] == "Optovue RTVue XR"
