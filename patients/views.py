@@ -12,6 +12,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from octclinic.form_errors import form_service_errors_add
+
 from . import services
 from .access import patient_require_visible, patients_visible_to
 from .forms import PatientForm, PatientSearchForm
@@ -23,11 +25,7 @@ PAGE_SIZE = 25
 
 
 def _apply_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
+    form_service_errors_add(form, exc)
 
 
 @login_required
