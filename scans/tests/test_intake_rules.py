@@ -24,7 +24,7 @@ from scans.services import scan_frames_select, scan_upload, scans_upload_batch
 from scans.tests.ai_helpers import bscan_png, upload_through_page
 from scans.tests.builders import opt_volume_bytes, png_bytes
 from scans.tests.conftest import stored_files
-from scans.tests.dicom_peers import dicom_file, dicom_server_fixture, storescu  # noqa: F401
+from scans.tests.dicom_peers import dicom_file, dicom_server_fixture, orthanc_fixture, storescu  # noqa: F401
 
 # --- What is stored can be read ---------------------------------------------------------------------------------
 
@@ -157,6 +157,43 @@ def test_a_held_instance_is_not_assigned_with_a_date_before_the_birth(patient, t
         )
     instance.refresh_from_db()
     assert instance.status == ReceivedInstanceStatus.PENDING and not Scan.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_date_before_the_birth(patient):
+    from octclinic.api_testing import error_of, persona_client
+
+    response = persona_client("technician").post(
+        "/api/v1/scans/",
+        {"patient": patient.pk, "eye": "OD", "acquired_on": "1800-01-01", "files": [_uploaded("b.png", png_bytes())]},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert error_of(response)["fields"]["acquired_on"] == [
+        "The acquisition date is before the patient's date of birth."
+    ]
+    assert not Scan.objects.exists()
+
+
+def test_a_pacs_retrieval_refuses_an_instance_dated_before_the_birth(orthanc, patient, technician):
+    from scans.models import PacsRetrieval, PacsRetrievalStatus
+    from scans.pacs_services import pacs_retrieval_run
+
+    study = "1.2.826.0.1.3680043.8.498.77"
+    orthanc.store(_with_study(dicom_acquired(dt.date(1800, 1, 1), patient_id=patient.mrn), study))
+    retrieval = PacsRetrieval.objects.create(patient=patient, study_instance_uid=study, requested_by=technician)
+    pacs_retrieval_run(retrieval_id=retrieval.pk)
+    retrieval.refresh_from_db()
+    assert (retrieval.status, retrieval.stored, retrieval.refused) == (PacsRetrievalStatus.DONE, 0, 1)
+    assert not Scan.objects.exists() and not ReceivedInstance.objects.exists()
+
+
+def _with_study(data: bytes, study_uid: str) -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.StudyInstanceUID = study_uid
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
 
 
 # --- One DICOM instance, one scan -------------------------------------------------------------------------------
