@@ -17,6 +17,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 
+from .admin_search import post_search_everywhere
 from .models import ApiToken
 from .roles import ROLES, user_staff_flag_sync
 from .services import (
@@ -212,3 +213,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             api_token_revoke(token=token)
         self.message_user(request, f"{queryset.count()} token(s) revoked.")
+
+
+# Last admin module to load (octclinic is the last app): every ModelAdmin registered by now searches by POST.
+post_search_everywhere(admin.site)

@@ -529,6 +529,14 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Query strings can hold patient data (an old admin search link, a client's ?mrn=): never in a log line.
+    "filters": {"strip_query_strings": {"()": "octclinic.log_filters.StripQueryStrings"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["strip_query_strings"]}
+    },
+    "loggers": {
+        # The dev server's access log (make run): its request line, without the query string.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
