@@ -193,3 +193,21 @@ def test_the_disagreements_list_names_a_b_and_the_ai(doctor_client, doctor, doct
     other = Client()
     other.force_login(outsider)
     assert str(asked.scan.uuid) not in other.get(url).content.decode()  # not their patient
+
+
+def test_migration_restores_second_opinions_stored_as_the_decision(doctor, doctor_b, asked):
+    from django.apps import apps as django_apps
+
+    from scans.factories import ReviewFactory
+
+    restore = __import__("scans.migrations.0011_second_opinion_not_record", fromlist=["x"]).second_opinions_restore
+    # What the old service wrote: B's answer as the decision of record, the scan out of the queue.
+    wrong = ReviewFactory(prediction=asked, reviewer=doctor_b, decision="corrected", label="DME")
+    SecondOpinionRequest.objects.filter(scan=asked.scan).update(review=wrong)
+    assert not Scan.objects.get(pk=asked.scan_id).review_pending
+    restore(django_apps, None)
+    wrong.refresh_from_db()
+    assert wrong.is_second_opinion and Scan.objects.get(pk=asked.scan_id).review_pending
+    assert [item.scan.pk for item in review_queue(user=doctor)] == [asked.scan_id]
+    restore(django_apps, None)  # idempotent
+    assert Review.objects.get(pk=wrong.pk).is_second_opinion
