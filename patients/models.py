@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -50,8 +50,9 @@ class Patient(models.Model):
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
-    address = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    # Free text has a ceiling (issue #18: a 3 MB note was stored, echoed and copied into the audit trail).
+    address = models.TextField(blank=True, max_length=500, validators=[MaxLengthValidator(500)])
+    notes = models.TextField(blank=True, max_length=5000, validators=[MaxLengthValidator(5000)])
     care_team = models.ForeignKey(
         CareTeam,
         null=True,
