@@ -947,6 +947,13 @@ def training_runs_stale_fail() -> int:
         if run.model_version_id:
             _version_fail(run.model_version, "training worker lost")
         count += 1
+    # A running gate or evaluation whose worker died would hold its version's slot for ever: failed the same way
+    # (a queued one may just be waiting behind a long training).
+    count += ModelJob.objects.filter(status=ModelJob.Status.RUNNING, updated_at__lt=cutoff).update(
+        status=ModelJob.Status.FAILED,
+        error=f"no progress for {minutes} minutes: worker lost",
+        finished_at=timezone.now(),
+    )
     return count
 
 

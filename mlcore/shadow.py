@@ -46,13 +46,15 @@ def shadow_reading_record(
     deployed_reading=None,
     deployed_version: str | None = None,
     deployed_label: str | None = None,
+    row_spacing_mm: float | None = None,
 ) -> ShadowReading | None:
     """Run the shadow candidate (if any) on the same image the deployed model read, and store the agreement.
 
     ``image_bytes`` is what ``runtime.classify`` read (file bytes, or a decoded frame). The deployed side is either
     ``deployed_reading`` (the ``mlcore.runtime.Reading``) or its stored ``deployed_version`` and ``deployed_label``
-    ("" for an image it did not recognise as OCT). Returns None when no candidate is in shadow mode or it cannot
-    load (shadowing must never break the real reading). Idempotent per (candidate, input checksum).
+    ("" for an image it did not recognise as OCT); ``row_spacing_mm`` is the axial spacing the deployed model was
+    given, so both read the same input. Returns None when no candidate is in shadow mode or it cannot load
+    (shadowing must never break the real reading). Idempotent per (candidate, input checksum).
     """
     from mlcore.runtime import classify
 
@@ -67,7 +69,7 @@ def shadow_reading_record(
     if existing is not None:
         return existing
     try:
-        reading = classify([image_bytes], loaded=_shadow_model(candidate.version))[0]
+        reading = classify([image_bytes], loaded=_shadow_model(candidate.version), row_spacings_mm=[row_spacing_mm])[0]
     except ModelVersionUnavailable:
         logger.exception("mlcore: shadow candidate %s cannot load", candidate.version)
         return None

@@ -34,6 +34,7 @@ def scan_shadow_read(*, scan_id: int) -> list:
     from mlcore.shadow import shadow_candidate, shadow_reading_record
 
     from .classification import _images
+    from .devices import scan_row_spacing_mm
 
     scan = Scan.objects.filter(pk=scan_id).first()
     candidate = shadow_candidate()
@@ -44,12 +45,14 @@ def scan_shadow_read(*, scan_id: int) -> list:
         return []
     predictions = list(Prediction.objects.filter(scan=scan, model_version=newest.model_version).order_by("frame"))
     images = _images(scan, [p.frame for p in predictions])
+    spacing = scan_row_spacing_mm(scan)  # what the deployed model was given too (scans.classification)
     rows = []
     for prediction, image in zip(predictions, images, strict=True):
         row = shadow_reading_record(
             image_bytes=image,
             deployed_version=newest.model_version.version,
             deployed_label=prediction.label if prediction.recognised else "",
+            row_spacing_mm=spacing,
         )
         if row is not None:
             rows.append(row)
