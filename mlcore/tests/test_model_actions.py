@@ -78,7 +78,7 @@ def test_deploy_needs_a_reason_and_records_who_from_which_to_which_why(live_and_
     assert entry.changes["reason"] == [None, "better DME recall"] and entry.changes["from_version"] == [None, "live"]
 
 
-def test_rollback_needs_a_reason_and_is_recorded(live_and_candidate, clinic_admin):
+def test_rollback_needs_a_reason_and_is_recorded(live_and_candidate, clinic_admin, clinic_admin_client):
     live, candidate = live_and_candidate
     model_version_deploy(model_version=candidate, actor=clinic_admin, reason="newer")
     with pytest.raises(ModelActionRefused, match="a reason is required"):
@@ -87,6 +87,8 @@ def test_rollback_needs_a_reason_and_is_recorded(live_and_candidate, clinic_admi
     action = ModelAction.objects.get(action="rollback")
     assert (action.from_version, action.to_version, action.reason) == ("cand", "live", "cand misreads drusen")
     assert _audit_entries(action).get().actor == clinic_admin
+    trail = clinic_admin_client.get(reverse("audit_log")).content.decode()  # the clinic admins' audit page
+    assert f"mlcore.modelaction #{action.pk}" in trail and "cand misreads drusen" in trail
 
 
 @pytest.mark.parametrize(
