@@ -73,3 +73,24 @@ class DatabaseOutageMiddleware:
             logger.warning("database unavailable: answered 503")
             return _unavailable(request)
         return response
+
+
+def api_exception_handler(exc, context):
+    """DRF's exception handler (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``): a database outage inside an API view is a
+    503 with the API's error body; everything else goes to ``octclinic.api_errors.api_exception_handler``.
+
+    DRF answers a view's exceptions itself (the project's handler turns unexpected ones into a JSON 500), so they
+    never reach Django's handler and the middleware above.
+    """
+    from rest_framework.response import Response
+
+    from .api_errors import api_exception_handler as project_handler
+
+    if _is_database_outage(exc):
+        logger.warning("database unavailable: answered 503")
+        return Response(
+            {"error": {"code": "unavailable", "message": MESSAGE}},
+            status=503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS, "Cache-Control": "no-store"},
+        )
+    return project_handler(exc, context)

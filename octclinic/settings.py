@@ -434,7 +434,8 @@ REST_FRAMEWORK = {
         "octclinic.api_parsers.MultiPartParser",
         "octclinic.api_parsers.FormParser",
     ],
-    "EXCEPTION_HANDLER": "octclinic.api_errors.api_exception_handler",
+    # A database outage is a 503 (octclinic/outage.py); everything else octclinic.api_errors.api_exception_handler.
+    "EXCEPTION_HANDLER": "octclinic.outage.api_exception_handler",
     "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {

@@ -37,3 +37,12 @@ def test_pages_get_a_plain_503():
 def test_other_errors_stay_500():
     response = _stack(IntegrityError("duplicate key"))(RequestFactory().get("/api/v1/scans/"))
     assert response.status_code == 500
+
+
+def test_api_views_answer_503_through_drfs_exception_handler():
+    from octclinic.outage import api_exception_handler
+
+    response = api_exception_handler(OperationalError("server closed the connection"), {"view": None})
+    assert response.status_code == 503 and response.data["error"]["code"] == "unavailable"
+    assert response["Retry-After"] == "5"
+    assert api_exception_handler(IntegrityError("duplicate key"), {"view": None}).status_code == 500
