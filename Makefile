@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install run test test-fast lint format check migrations seed bench clean-data
+.PHONY: install run test test-fast soak lint format check migrations seed bench clean-data
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: install
 ## Everything but the browser and real-worker tests.
 test-fast: install
 	$(PY) -m pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS)
+
+## The production-shape soak test alone, with its figures (docs/operations.md, "Soak"; SOAK_SECONDS, default 150).
+soak: install
+	$(PY) -m pytest octclinic/tests/test_soak.py -m soak -s $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
