@@ -56,9 +56,20 @@ class OptionalEmailField(serializers.EmailField):
         super().__init__(**kwargs)
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's also took a number or a boolean (``0`` became ``"0"``), which the schema calls invalid."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ApiModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
         models.DateTimeField: UtcDateTimeField,
         models.TimeField: WallClockTimeField,
         models.EmailField: OptionalEmailField,
@@ -132,3 +143,13 @@ def _read_step(field, model) -> tuple:
         ):
             attname, is_pk = model_attr.field.attname, True
     return field.field_name, field, attname, is_pk, field.to_representation
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON's ``true`` and ``false``: DRF's also took ``"0"``, ``"yes"`` or ``1``, which the schema calls
+    invalid (a boolean)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)

@@ -11,12 +11,14 @@ from django.conf import settings
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 from rest_framework import filters as drf_filters
 
 MAX_ID = 2**63 - 1
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
     """An object id: a whole number in the database's range (a decimal would silently truncate)."""
 
@@ -82,20 +84,30 @@ def _filter_parameters(filterset_class) -> dict[str, object]:
     return parameters
 
 
+def _empty_is_a_choice(filter_) -> bool:
+    choices = filter_.extra.get("choices") if isinstance(filter_, filters.ChoiceFilter) else None
+    if callable(choices):
+        choices = choices()
+    return any(value == "" for value, _label in choices or ())
+
+
 def check_query_parameters(request, view, filterset_class=None) -> None:
     """A 400 naming each parameter the view doesn't know (``?mrn=``, ``?foo=``), each filter sent empty, and each
     boolean filter that isn't ``true`` or ``false``: a typo must not silently return the whole list."""
     known = known_query_parameters(view, filterset_class)
+    filter_names = set(_filter_parameters(filterset_class)) if filterset_class is not None else set()
     errors: dict[str, list[str]] = {}
     for name in request.query_params:
         if name not in known:
             errors[name] = ["Unknown query parameter."]
+        elif "" in request.query_params.getlist(name) and name not in filter_names:
+            errors[name] = ["Give a value or leave the parameter out."]  # paging and ordering; filters below
     if filterset_class is not None:
         for name, filter_ in _filter_parameters(filterset_class).items():
             values = request.query_params.getlist(name)
             if not values:
                 continue
-            if any(value == "" for value in values):
+            if any(value == "" for value in values) and not _empty_is_a_choice(filter_):
                 errors[name] = ["Give a value or leave the parameter out."]
             elif isinstance(filter_, filters.BooleanFilter) and any(v not in _BOOLEAN_VALUES for v in values):
                 errors[name] = ["Send true or false."]

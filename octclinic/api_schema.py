@@ -38,3 +38,41 @@ class ApiAutoSchema(AutoSchema):
                 response["description"] = description
                 bodies[code] = response
         return bodies
+
+
+NO_NUL = "^[^\\x00]*$"
+
+
+def no_nul_in_request_strings(result, generator, request, public):
+    """Postprocessing hook: every free string the API accepts says it may not contain a NUL character.
+
+    DRF refuses ``\\x00`` in every ``CharField`` (PostgreSQL can't store it); without this the schema promised
+    to accept it. Strings with a format, an enum or a pattern of their own are left as they are.
+    """
+
+    def visit(schema):
+        if not isinstance(schema, dict):
+            return
+        if schema.get("type") == "string" and not ({"format", "enum", "pattern"} & set(schema)):
+            schema["pattern"] = NO_NUL
+        for key in ("properties",):
+            for child in (schema.get(key) or {}).values():
+                visit(child)
+        for key in ("items", "additionalProperties"):
+            visit(schema.get(key))
+        for key in ("allOf", "oneOf", "anyOf"):
+            for child in schema.get(key) or ():
+                visit(child)
+
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            visit(schema)
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+                if parameter.get("in") == "query":
+                    visit(parameter.get("schema"))
+                    if (parameter.get("schema") or {}).get("type") == "string":
+                        # An empty filter value is a 400 (octclinic.api_filters.check_query_parameters).
+                        parameter["schema"].setdefault("minLength", 1)
+    return result

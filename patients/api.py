@@ -7,6 +7,7 @@ with the query in the body, like the staff page. Every queryset starts from ``pa
 from __future__ import annotations
 
 from auditlog.signals import accessed
+from django.core.validators import RegexValidator
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -15,19 +16,30 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from octclinic.api_audit import AuditActorMixin
-from octclinic.api_fields import ApiModelSerializer, UtcDateTimeField
+from octclinic.api_fields import ApiModelSerializer, StrictBooleanField, StrictCharField, UtcDateTimeField
 from octclinic.api_filters import UtcDateTimeFilter
+from octclinic.api_parsers import JSONParser
 
 from . import access as patient_access
 from . import services
-from .models import Patient
+from .models import MRN_VALIDATOR, Patient
 from .selectors import patient_search
 from .timeline import patient_timeline
+
+# The model's rule (MRN_VALIDATOR) before normalising: the service upper-cases, so lower case is accepted here.
+MRN_API_VALIDATOR = RegexValidator(regex=r"^[A-Za-z0-9][A-Za-z0-9-]{3,19}$", message=MRN_VALIDATOR.message)
 
 
 class PatientSerializer(ApiModelSerializer):
     # Normalised and checked (format, uniqueness) by the service, like the staff form.
-    mrn = serializers.CharField(max_length=40, help_text="Medical record number; compared case-insensitively.")
+    mrn = StrictCharField(
+        max_length=20,
+        trim_whitespace=False,
+        validators=[MRN_API_VALIDATOR],
+        help_text="Medical record number: 4 to 20 letters, digits and hyphens, starting with a letter or digit; "
+        "compared case-insensitively (stored in capitals).",
+    )
+    date_of_birth = serializers.DateField(help_text="Not in the future, and not before 1900-01-01.")
 
     class Meta:
         model = Patient
@@ -63,10 +75,10 @@ class VisiblePatientField(serializers.PrimaryKeyRelatedField):
 
 
 class PatientSearchSerializer(serializers.Serializer):
-    query = serializers.CharField(
+    query = StrictCharField(
         max_length=200, allow_blank=True, help_text="MRN prefix, name words, or a birth date (YYYY-MM-DD)."
     )
-    include_archived = serializers.BooleanField(default=False)
+    include_archived = StrictBooleanField(default=False)
 
 
 class TimelineEntrySerializer(serializers.Serializer):
@@ -154,7 +166,7 @@ class PatientViewSet(
         request=PatientSearchSerializer,
         responses=PatientSerializer(many=True),
     )
-    @action(detail=False, methods=["post"], filter_backends=[])
+    @action(detail=False, methods=["post"], filter_backends=[], parser_classes=[JSONParser])
     def search(self, request):
         params = PatientSearchSerializer(data=request.data)
         params.is_valid(raise_exception=True)

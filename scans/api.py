@@ -212,8 +212,9 @@ class ScanUploadSerializer(serializers.Serializer):
     patient = VisiblePatientField()
     eye = serializers.ChoiceField(choices=Eye.choices)
     acquired_on = serializers.DateField(help_text="When the image was taken; not in the future.")
+    # Not nullable: a multipart form can't send null (schemathesis sent the text "null"); leave it out for none.
     appointment = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="Appointment id of this patient."
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Appointment id of this patient; omit for none."
     )
     confirm_identity_mismatch = serializers.BooleanField(
         default=False, help_text="Store although the DICOM header names another patient or eye."
@@ -324,10 +325,11 @@ class ScanViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,
-                str,
-                OpenApiParameter.HEADER,
+                location=OpenApiParameter.HEADER,
                 required=False,
                 description="A unique string per logical upload (e.g. a UUID), at most 255 characters.",
+                # What the view enforces: 1 to 255 characters, not only whitespace.
+                type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
             )
         ],
         responses={
