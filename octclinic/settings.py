@@ -467,6 +467,9 @@ SPECTACULAR_SETTINGS = {
 AUDITLOG_INCLUDE_ALL_MODELS = False
 # Fixture loads (restore from backup) bring their own audit entries; they must not add new ones.
 AUDITLOG_DISABLE_ON_RAW_SAVE = True
+# AI readings are in the audit trail like scans and reviews (the soak test found them missing): the models above
+# register themselves in their apps; a reading has no app of its own to do it.
+AUDITLOG_INCLUDE_TRACKING_MODELS = ("scans.Prediction",)
 
 # --- Security and accounts ------------------------------------------------------------------
 # Lockout after repeated failed logins (django-axes), per username and address together: a guesser is
