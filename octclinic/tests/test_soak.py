@@ -339,9 +339,16 @@ def test_soak_at_production_shape(tmp_path):  # noqa: C901, PLR0915 - one scenar
 
         def kill_classification_worker():
             worker = processes["classify-1"]
-            log = worker.output()
-            in_flight = log.count("] received") > log.count("] succeeded") + log.count("] raised")
-            record.notes.append(f"classify-1 killed with a task in flight: {in_flight}")
+
+            def in_flight() -> bool:
+                log = worker.output()
+                ended = log.count("] succeeded") + log.count("] raised") + log.count("] retry:")
+                return log.count("] received") > ended
+
+            deadline = time.monotonic() + 15  # kill it in the middle of a reading if one comes along
+            while not in_flight() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            record.notes.append(f"classify-1 killed with a task in flight: {in_flight()}")
             worker.kill9()  # the supervisor brings it back, as docker's "restart: unless-stopped" does
             soak.wait_for(
                 lambda: worker.starts > 1 and "ready." in worker.output().rsplit("=== start", 1)[-1],
