@@ -2,8 +2,8 @@
 
 ``manage.py evaluate_model --data DIR --device NAME`` scores the version on the folder and records the result
 here; the per-device readiness table (models page, clinic admin dashboard) shows it beside the doctors'
-agreement on that device. The device is named as readings name it (DICOM Manufacturer + Model Name, or the booked
-OCT device), so the two line up.
+agreement on that device. The device is named as readings name it (the booked OCT device, else the DICOM
+Manufacturer + Model Name), so the two line up.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ def device_validation_record(
         )
 
 
-def device_validations_latest(*, versions: list[str]) -> dict[tuple[str, str], DeviceValidation]:
-    """The latest validation of each (device, version)."""
+def device_validations_latest(*, versions: list[str] | None = None) -> dict[tuple[str, str], DeviceValidation]:
+    """The latest validation of each (device, version), of the named versions (None: all)."""
     latest: dict[tuple[str, str], DeviceValidation] = {}
-    rows = DeviceValidation.objects.filter(model_version__version__in=versions).select_related("model_version")
+    rows = DeviceValidation.objects.select_related("model_version")
+    if versions is not None:
+        rows = rows.filter(model_version__version__in=versions)
     for row in rows.order_by("created_at", "pk"):
         latest[(row.device, row.model_version.version)] = row
     return latest

@@ -61,7 +61,8 @@ def clinic_admin_dashboard(*, user) -> dict:
     week_labels = [f"{start:%d.%m.}" for start, _ in weekly]
     floor = float(getattr(settings, "REVIEW_DRIFT_MIN_AGREEMENT", 0.8))
     deployed = model_version_deployed()
-    devices = device_agreement(versions=[deployed.version]) if deployed else []
+    # The deployed version's devices; with none deployed, every version's (the same queries either way).
+    devices = device_agreement(versions=[deployed.version] if deployed else None)
     return {
         "device_agreement": devices,
         "device_warnings": [row for row in devices if row.warns],

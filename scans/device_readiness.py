@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from mlcore.device_validation import device_validations_latest
 from scheduling.models import Resource
 
+from .devices import resource_device_name
 from .models import Prediction, Review, ReviewDecision
 
 UNVALIDATED = "unvalidated"
@@ -79,8 +80,8 @@ def _verdict(device: str, agreed: int, total: int, offline=None) -> tuple[str, s
 
 
 def device_agreement(*, versions: list[str] | None = None) -> list[DeviceAgreement]:
-    """One row per (device, model version) with readings, plus booked OCT devices the deployed or named versions
-    have never read; sorted by version, then warnings first."""
+    """One row per (device, model version) with readings or a validation, plus booked OCT devices a version has
+    never read; of the named versions (None: all). Sorted by version, then warnings first. Four queries."""
     decisions = Review.objects.filter(
         is_second_opinion=False,
         model_version__isnull=False,
@@ -105,15 +106,16 @@ def device_agreement(*, versions: list[str] | None = None) -> list[DeviceAgreeme
         .annotate(n=Count("pk"))
         .values_list("device", "model_version__version", "n")
     }
-    offline = device_validations_latest(versions=list(versions)) if versions else {}
+    offline = device_validations_latest(versions=versions)
     keys = set(reviewed) | set(counted) | set(offline)
-    if versions:
-        # A booked OCT device that has not sent a single scan yet is unvalidated too.
-        named = {device for device, _ in keys}
-        for resource in Resource.objects.filter(kind=Resource.Kind.DEVICE).only("name", "model_name"):
-            label = f"{resource.name} ({resource.model_name})" if resource.model_name else resource.name
-            if label not in named:
-                keys |= {(label, version) for version in versions}
+    # A booked OCT device that has not sent a single scan yet is unvalidated too (always one query, so a page's
+    # query count does not depend on whether a version is deployed).
+    shown_versions = versions if versions is not None else sorted({version for _, version in keys})
+    named = {device for device, _ in keys}
+    for resource in Resource.objects.filter(kind=Resource.Kind.DEVICE).only("name", "model_name"):
+        label = resource_device_name(resource)
+        if label not in named:
+            keys |= {(label, version) for version in shown_versions}
     rows = []
     for device, version in keys:
         agreed, total = reviewed.get((device, version), (0, 0))

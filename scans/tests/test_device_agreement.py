@@ -35,7 +35,7 @@ def test_a_reading_records_the_device_its_scan_was_booked_on(deployed_model, pat
     assert prediction.device == "OCT 2 (Cirrus)"
 
 
-def test_the_dicom_header_names_the_device_before_the_booking(patient, technician):
+def test_the_booking_names_the_device_and_the_dicom_header_when_there_is_none(patient, technician):
     appointment = AppointmentFactory(patient=patient, resource=ResourceFactory(name="OCT 2", model_name="Cirrus"))
     scan = scan_upload(
         patient=patient,
@@ -46,9 +46,12 @@ def test_the_dicom_header_names_the_device_before_the_booking(patient, technicia
         uploaded_by=technician,
         appointment=appointment,
     )
-    DicomMetadata.objects.create(scan=scan, manufacturer="Optovue", model_name="RTVue XR")
+    DicomMetadata.objects.create(scan=scan, manufacturer="Zeiss", model_name="Cirrus 6000")
     scan.refresh_from_db()
-    assert scan_device_name(scan) == "Optovue RTVue XR"
+    assert scan_device_name(scan) == "OCT 2 (Cirrus)"  # the clinic's own unit, as its device list names it
+    type(scan).objects.filter(pk=scan.pk).update(appointment=None)
+    scan.refresh_from_db()
+    assert scan_device_name(scan) == "Zeiss Cirrus 6000"  # no booking: the header says
 
 
 def _decisions(device: str, *, agreed: int, corrected: int, reviewer, version="v-dep"):

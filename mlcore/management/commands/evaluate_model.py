@@ -26,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=16)
         parser.add_argument(
             "--device",
-            help="the OCT device the folder's scans come from, as readings name it (DICOM Manufacturer + Model "
-            "Name, e.g. 'Optovue RTVue XR'): validates the version on that device before go-live",
+            help="the OCT device the folder's scans come from, as readings and the models page name it (the booked "
+            "device, e.g. 'OCT 2 (Cirrus 6000)', or a DICOM Manufacturer + Model Name such as 'Optovue RTVue XR'): "
+            "validates the version on that device before go-live",
         )
 
     def handle(self, *args, version, data, json: bool, batch_size, device=None, **options):
