@@ -442,6 +442,11 @@ def test_soak_at_production_shape(tmp_path):  # noqa: C901, PLR0915 - one scenar
         if training_at_end.startswith("running"):
             path = f"/api/v1/training-runs/{training['run']}/cancel/"
             cancelled = admin.call("POST", path, "training cancel", retries=3)
+        # A worker killed between writing a reading's heatmap to S3 and committing the reading leaves that object
+        # behind (its redelivered task writes a new one). The documented repair (docs/operations.md, Reliability)
+        # is the orphan sweep; nothing schedules it, so the operator's command runs here, and what it removed is
+        # printed. It would also delete rows whose object is gone, which the checks below would then catch.
+        orphan_sweep = soak.manage(env, "sweep_scan_orphans", "--older-than", "0").stdout.strip().replace("\n", "; ")
         verdict = soak.data_step(
             env,
             "verify",
@@ -494,6 +499,7 @@ def test_soak_at_production_shape(tmp_path):  # noqa: C901, PLR0915 - one scenar
             f"5xx: {len(five_xx)} (503 inside outage windows: {len(five_xx) - len(undocumented)}); "
             f"connection errors: {len(record.connection_errors)}; DICOM store retries: {len(record.dicom_failures)}"
         )
+        print(f"orphan sweep after the drain: {orphan_sweep}")
         print(
             f"processes alive at the end: {alive}; restarted by the supervisor: "
             f"{[(n, round(t - drive_start, 1), code) for (n, t, code) in record.restarts]}"
