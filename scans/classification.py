@@ -40,7 +40,7 @@ def scan_ai_frames(scan: Scan) -> list[int]:
     return sorted(set(scan.ai_frames)) or [scan.default_frame]
 
 
-def _images(scan: Scan, frames: list[int]) -> list:
+def scan_ai_images(scan: Scan, frames: list[int]) -> list:
     """Verified bytes for single 8-bit rasters (exactly what training reads); decoded frames otherwise (16-bit
     rasters windowed to 8 bits, as DICOM)."""
     data = files.file_read_verified(scan.original.name, scan.sha256)
@@ -75,7 +75,7 @@ def scan_classify(*, scan_id: int) -> list[Prediction]:
         _status_set(scan_id, AiStatus.CLASSIFIED)
         return list(Prediction.objects.filter(scan=scan, model_version=deployed, frame__in=frames))
     try:
-        images = _images(scan, missing)
+        images = scan_ai_images(scan, missing)
         spacing = scan_row_spacing_mm(scan)
         readings = runtime.classify(images, heatmaps=True, row_spacings_mm=[spacing] * len(images))
         return _predictions_store(scan=scan, frames=missing, images=images, readings=readings)

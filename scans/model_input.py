@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from mlcore.preprocessing import LEGACY_VERSION, image_prepare, prepared_png
 
-from . import files
+from .classification import scan_ai_images
 from .devices import scan_row_spacing_mm
-from .inspection import inspect_file
-from .models import FileFormat, Prediction
+from .models import Prediction
 
 
 def prediction_model_input_png(*, prediction: Prediction) -> bytes:
@@ -22,10 +21,6 @@ def prediction_model_input_png(*, prediction: Prediction) -> bytes:
     card = prediction.model_version.card or {}
     version = card.get("preprocessing_version") or LEGACY_VERSION
     input_size = int(card.get("input_size") or 299)
-    data = files.file_read_verified(scan.original.name, scan.sha256)
-    if scan.file_format != FileFormat.DICOM and scan.frame_count == 1:
-        image = data
-    else:
-        image = inspect_file(data).frame_gray(prediction.frame)
+    (image,) = scan_ai_images(scan, [prediction.frame])  # exactly what the classification read
     prepared = image_prepare(image, input_size=input_size, version=version, row_spacing_mm=scan_row_spacing_mm(scan))
     return prepared_png(prepared)

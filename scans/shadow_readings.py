@@ -33,7 +33,7 @@ def scan_shadow_read(*, scan_id: int) -> list:
     the agreement per input; idempotent (``mlcore.shadow`` keeps one row per candidate and input)."""
     from mlcore.shadow import shadow_candidate, shadow_reading_record
 
-    from .classification import _images
+    from .classification import scan_ai_images
     from .devices import scan_row_spacing_mm
 
     scan = Scan.objects.filter(pk=scan_id).first()
@@ -44,7 +44,7 @@ def scan_shadow_read(*, scan_id: int) -> list:
     if newest is None or newest.model_version_id == candidate.pk:
         return []
     predictions = list(Prediction.objects.filter(scan=scan, model_version=newest.model_version).order_by("frame"))
-    images = _images(scan, [p.frame for p in predictions])
+    images = scan_ai_images(scan, [p.frame for p in predictions])
     spacing = scan_row_spacing_mm(scan)  # what the deployed model was given too (scans.classification)
     rows = []
     for prediction, image in zip(predictions, images, strict=True):
