@@ -393,6 +393,9 @@ REVIEW_DRIFT_MIN_REVIEWS = env.int("REVIEW_DRIFT_MIN_REVIEWS", default=5)
 # --- REST API (see docs/api.md) ---------------------------------------------------------------
 # Per-client rate limits ("N/sec|min|hour|day"; empty disables): a token is one client, a session its user.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+# An Idempotency-Key's claim with no answer after this long was abandoned (its request's database went away, or
+# its worker was killed; gunicorn's own timeout is 30 s): the next retry with the key takes it over.
+IDEMPOTENCY_CLAIM_SECONDS = env.int("IDEMPOTENCY_CLAIM_SECONDS", default=120)
 # Requests without credentials, and failed tokens, are limited per client address (octclinic/api_throttles.py).
 # The test suite's many anonymous requests share one address, so there they are off unless a test sets them.
 API_ANON_THROTTLE_RATE = env.str("API_ANON_THROTTLE_RATE", default="" if DJANGO_ENV == "test" else "60/min")
@@ -492,6 +495,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Optional TOTP second factor (django-otp); required for these roles when listed.
 OTP_REQUIRED_FOR_ROLES = env.list("OTP_REQUIRED_FOR_ROLES", default=[])
 OTP_TOTP_ISSUER = CLINIC_NAME
+# A TOTP secret is a way to act as its user: the admin never shows another user's (no key field, and the
+# config/QR-code pages answer 403). Each user enrols on their own two-factor page (docs/operations.md).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # /metrics (Prometheus) answers only with "Authorization: Bearer <METRICS_TOKEN>" when this is set;
 # in production it is required, so counts never leak to the open network.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

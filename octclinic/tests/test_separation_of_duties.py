@@ -181,3 +181,21 @@ def test_a_locked_accounts_tokens_stop_until_it_is_unlocked(clinic_admin_client,
     assert api.get("/api/v1/reviews/queue/").status_code == 401
     _changelist_action(clinic_admin_client, "unlock_selected", [doctor])
     assert api.get("/api/v1/reviews/queue/").status_code == 200
+
+
+# --- Second factor ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["config", "qrcode"])
+def test_nobody_reads_another_users_totp_secret_in_the_admin(doctor, page):
+    """The secret (or its QR code) would let whoever sees it pass the doctor's second factor as the doctor."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=doctor, name="phone", confirmed=True)
+    root = User.objects.create_superuser("root-2fa", "root@clinic.test", TEST_PASSWORD)
+    client = _session(root)
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/{page}/").status_code == 403
+    change = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert change.status_code == 200 and device.key not in change.content.decode()
+    # A device that does not exist is no crash either.
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk + 999}/{page}/").status_code < 500
