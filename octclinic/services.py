@@ -154,7 +154,11 @@ def idempotent_call(
     """Run ``produce`` once per (user, scope, key); a retry gets the first answer back.
 
     The record is claimed before the work starts, so two concurrent retries can't both do it. If the
-    work raises, the claim is released so the client may try again with the same key.
+    work raises, the claim is released so the client may try again with the same key. A claim can outlive its
+    request when the database goes away mid-request (releasing it fails too) or the web worker is killed: one
+    with no answer after ``IDEMPOTENCY_CLAIM_SECONDS`` (longer than any request may run) is taken over by the
+    next retry, which would otherwise be told "in progress" forever. Redoing the work is safe: intake
+    deduplicates what the abandoned attempt may already have stored.
     """
     existing = IdempotencyRecord.objects.filter(user=user, scope=scope, key=key).first()
     if existing is None:
@@ -168,23 +172,44 @@ def idempotent_call(
                     "A request with this Idempotency-Key is still being processed; retry shortly.", code="in_progress"
                 ) from None
         else:
-            try:
-                status, body = produce()
-            except BaseException:
-                existing.delete()
-                raise
-            existing.response_status, existing.response_body = status, body
-            existing.save(update_fields=["response_status", "response_body"])
-            return IdempotentResult(status=status, body=body, replayed=False)
+            return _idempotent_produce(existing, produce)
     if existing.fingerprint != fingerprint:
         raise IdempotencyConflict(
             "This Idempotency-Key was already used for a different request; use a new key.", code="key_reused"
         )
     if existing.response_status is None:
+        if _idempotency_claim_take_over(existing):
+            return _idempotent_produce(existing, produce)
         raise IdempotencyConflict(
             "A request with this Idempotency-Key is still being processed; retry shortly.", code="in_progress"
         )
     return IdempotentResult(status=existing.response_status, body=existing.response_body, replayed=True)
+
+
+def _idempotency_claim_take_over(record: IdempotencyRecord) -> bool:
+    """Claim an abandoned record (compare-and-set on its claim time, so only one retry wins it)."""
+    abandoned_before = timezone.now() - dt.timedelta(seconds=settings.IDEMPOTENCY_CLAIM_SECONDS)
+    if record.created_at >= abandoned_before:
+        return False
+    now = timezone.now()
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, created_at=record.created_at, response_status__isnull=True
+    ).update(created_at=now)
+    if taken:
+        record.created_at = now
+        logger.warning("idempotency claim %s abandoned by its request; a retry takes it over", record.pk)
+    return bool(taken)
+
+
+def _idempotent_produce(record: IdempotencyRecord, produce: Callable[[], tuple[int, dict]]) -> IdempotentResult:
+    try:
+        status, body = produce()
+    except BaseException:
+        record.delete()
+        raise
+    record.response_status, record.response_body = status, body
+    record.save(update_fields=["response_status", "response_body"])
+    return IdempotentResult(status=status, body=body, replayed=False)
 
 
 # --- Staff accounts: separation of duties ----------------------------------------------------------------------

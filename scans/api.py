@@ -319,7 +319,9 @@ class ScanViewSet(AuditActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
             "least one file was stored (each file's outcome in `results`), 400 when none was, 409 when "
             "every file was already in the record. Send an `Idempotency-Key` to make retries safe: a "
             "retry with the same key and the same request gets the first answer back "
-            "(`Idempotent-Replayed: true`) and stores nothing; the same key with a different request is a 422."
+            "(`Idempotent-Replayed: true`) and stores nothing; the same key with a different request is a 422, "
+            "and a retry while the first is still running is a 409 `in_progress` (an attempt cut off without an "
+            "answer, e.g. by a database outage, is redone by the first retry after `IDEMPOTENCY_CLAIM_SECONDS`)."
         ),
         request={"multipart/form-data": ScanUploadSerializer},
         parameters=[
