@@ -363,13 +363,16 @@ def _referenced_names() -> set[str]:
     return names
 
 
-def storage_orphans_sweep(*, older_than_minutes: int | None = None, dry_run: bool = False) -> SweepReport:
+def storage_orphans_sweep(
+    *, older_than_minutes: int | None = None, dry_run: bool = False, repair_rows: bool = True
+) -> SweepReport:
     """Repair what a process killed between "file written" and "row committed" leaves behind.
 
     Files under our prefixes that no row references and that are older than the grace period are
     deleted (younger ones may belong to an upload in progress). Rows whose file is gone are deleted
     too, with their other files, so the record never offers an image it cannot show; the audit log
-    records each deletion.
+    records each deletion. ``repair_rows=False`` (the nightly beat run) only reports such rows: deleting
+    clinical records is for an operator who has looked at why the file is gone, not for an unattended job.
     """
     grace = dt.timedelta(
         minutes=limit("SCANS_ORPHAN_GRACE_MINUTES") if older_than_minutes is None else older_than_minutes
@@ -399,7 +402,7 @@ def storage_orphans_sweep(*, older_than_minutes: int | None = None, dry_run: boo
     ):
         if not default_storage.exists(scan.original.name):
             report.scans_missing_file.append(scan.pk)
-            if not dry_run:
+            if not dry_run and repair_rows:
                 names = [scan.preview.name, scan.thumbnail.name, scan.deidentified.name]
                 with transaction.atomic():
                     scan.delete()
@@ -407,7 +410,7 @@ def storage_orphans_sweep(*, older_than_minutes: int | None = None, dry_run: boo
     for image in LabelledImage.objects.filter(created_at__lt=cutoff).only("pk", "file").iterator():
         if not default_storage.exists(image.file.name):
             report.labelled_images_missing_file.append(image.pk)
-            if not dry_run:
+            if not dry_run and repair_rows:
                 image.delete()
     if report.orphan_files or report.scans_missing_file or report.labelled_images_missing_file:
         logger.warning(
@@ -415,7 +418,7 @@ def storage_orphans_sweep(*, older_than_minutes: int | None = None, dry_run: boo
             len(report.orphan_files),
             len(report.scans_missing_file),
             len(report.labelled_images_missing_file),
-            " (dry run)" if dry_run else " removed",
+            " (dry run)" if dry_run else (" removed" if repair_rows else " (files removed; rows left for an operator)"),
         )
     return report
 

@@ -52,6 +52,17 @@ def classify_pending() -> None:
     scans_classification_requeue()
 
 
+@shared_task(ignore_result=True)
+def sweep_orphan_files() -> None:
+    """Beat (nightly): remove stored files no row references, e.g. the heatmap a worker killed mid-reading wrote.
+
+    Rows whose file is missing are only logged; ``manage.py sweep_scan_orphans`` repairs them, run by a person.
+    """
+    from .services import storage_orphans_sweep
+
+    storage_orphans_sweep(repair_rows=False)
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def pacs_retrieve(retrieval_id: int) -> None:
     """Pull one study from the PACS into the patient's record (scans.pacs_services)."""
