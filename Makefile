@@ -29,9 +29,10 @@ test: install
 test-fast: install
 	$(PY) -m pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS)
 
-## The production-shape soak test alone, with its figures (docs/operations.md, "Soak"; SOAK_SECONDS, default 150).
+## The production-shape soak test alone, with its figures (docs/operations.md, "Soak"); a longer drive than in `make test`.
+SOAK_SECONDS ?= 180
 soak: install
-	$(PY) -m pytest octclinic/tests/test_soak.py -m soak -s $(PYTEST_ARGS)
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m pytest octclinic/tests/test_soak.py -m soak -s $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -246,14 +246,15 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 class TrainingRequestSerializer(serializers.Serializer):
     epochs = serializers.IntegerField(min_value=1, max_value=500, required=False)
     image_size = serializers.IntegerField(min_value=75, max_value=512, required=False)
-    data = serializers.CharField(
-        max_length=500, required=False, help_text='"clinic" (approved labels and imported datasets, the default).'
+    # An enum in the schema, as the server enforces it: folders on the server are for manage.py train_model.
+    data = serializers.ChoiceField(
+        choices=["clinic"],
+        required=False,
+        help_text='"clinic" (approved labels and imported datasets, the default).',
+        error_messages={
+            "invalid_choice": 'Over the API only "clinic" data can be used; folders are for manage.py train_model.'
+        },
     )
-
-    def validate_data(self, value: str) -> str:
-        if value != "clinic":
-            raise ValidationError('Over the API only "clinic" data can be used; folders are for manage.py train_model.')
-        return value
 
 
 @extend_schema_view(

@@ -2,7 +2,7 @@
 
 gunicorn with 2 workers, 2 classification workers, the training worker, beat and the DICOM process run on a
 PostgreSQL cluster, a Redis server and an S3 API server (moto) that this test starts on free ports, with media
-in S3 through django-storages. For a bounded time (``SOAK_SECONDS``, default 120) it uploads concurrently
+in S3 through django-storages. For a bounded time (``SOAK_SECONDS``, default 60) it uploads concurrently
 through the API, the browser's upload form and DICOM C-STORE (dcmtk's storescu), records doctor reviews and
 reads the API, while a training run occupies the training worker; meanwhile it kills a classification worker
 with SIGKILL, restarts Redis, restarts PostgreSQL and stalls the S3 server.
@@ -34,7 +34,8 @@ from octclinic.tests import soak_helpers as soak
 
 pytestmark = [pytest.mark.soak, pytest.mark.slow, pytest.mark.worker]
 
-SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
+# 60 s in `make test` (CI's time budget); `make soak` drives for 180 s.
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 OUTAGE_GRACE_SECONDS = 15  # 503s are documented while a server is down and until clients have reconnected
 UUID_RE = re.compile(r"/scans/([0-9a-f-]{36})/")
 

@@ -1,5 +1,5 @@
-"""Real workers (issue #17 parts 2 and 3): a training run never delays an AI reading, and a candidate in shadow mode
-reads every new upload beside the deployed model.
+"""Real workers (issue #17 parts 2 and 3): a training run never delays an AI reading (seen in a real browser), and a
+candidate in shadow mode reads every new upload beside the deployed model.
 
 The workers are real ``celery worker`` processes on the configured broker (Redis in CI) and the test database. The
 queues are private to each test: the web side routes through ``octclinic.celery.task_route``, which reads the
@@ -54,11 +54,15 @@ def _upload(client, patient, *, seed: int) -> Scan:
     return Scan.objects.filter(patient=patient).order_by("-pk").first()
 
 
-def test_a_reading_is_stored_within_seconds_while_a_training_runs(
-    private_queues, deployed_model, patient, technician_client, clinic_admin_client, tmp_path
+@pytest.mark.browser
+def test_a_reading_shows_within_seconds_while_a_training_runs(
+    private_queues, deployed_model, patient, technician, clinic_admin, page_factory, tmp_path
 ):
+    """The user's path in Debian chromium: the clinic admin watches the training run on the models page, the
+    technician uploads on the upload page and sees the AI reading appear on the scan page by itself."""
     from mlcore.phantom import phantom_folder_write
     from mlcore.services import training_run_cancel, training_run_request
+    from octclinic.testing import page_log_in, screenshot
 
     training_queue, readings_queue, start = private_queues
     start(training_queue)
@@ -70,18 +74,32 @@ def test_a_reading_is_stored_within_seconds_while_a_training_runs(
     run = wait_until(lambda: TrainingRun.objects.filter(pk=run.pk, status="running").first(), timeout=120)
     assert run.worker.startswith("celery@")  # picked up by the training worker, which says so
 
-    page = clinic_admin_client.get(reverse("mlcore:queue")).content.decode()
-    assert f"Training run #{run.pk}" in page and 'data-queue-item="running"' in page and run.worker in page
+    admin_page = page_factory()
+    page_log_in(admin_page, clinic_admin.username)
+    admin_page.goto(reverse("mlcore:list"))  # the models page; its queue panel polls itself
+    running = admin_page.locator('[data-queue-item="running"]')
+    assert running.count() == 1
+    assert f"Training run #{run.pk}" in running.inner_text() and run.worker in running.inner_text()
 
+    page = page_factory()
+    page_log_in(page, technician.username)
+    page.goto(reverse("scans:upload") + f"?patient={patient.pk}")
+    scan_file = tmp_path / "b-scan-3.png"
+    scan_file.write_bytes(bscan_png(seed=3))
+    page.check("input[name=eye][value=OD]")
+    page.set_input_files("input[name=files]", [str(scan_file)])
     uploaded = time.monotonic()
-    scan = _upload(technician_client, patient, seed=3)
-    wait_until(lambda: Scan.objects.get(pk=scan.pk).ai_status in (AiStatus.CLASSIFIED, AiStatus.FAILED), timeout=60)
+    page.click("#upload-submit")
+    page.wait_for_selector("#scan-upload-form[data-done='1']", timeout=30_000)
+    page.click("#upload-results li[data-status=stored] a")
+    # The scan page's AI panel polls while the scan is queued and shows the reading when it is stored.
+    page.wait_for_selector('#ai-status[data-ai-status="classified"] [data-prediction]', timeout=45_000)
     waited = time.monotonic() - uploaded
-    scan.refresh_from_db()
-    assert scan.ai_status == AiStatus.CLASSIFIED, scan.ai_error
+    screenshot(page, "scans-reading-while-training")
+    scan = Scan.objects.get(patient=patient)
     assert Prediction.objects.get(scan=scan).model_version == deployed_model
     assert TrainingRun.objects.get(pk=run.pk).status == "running"  # the training never stopped for it
-    assert waited < 30, f"the reading took {waited:.1f}s while a training ran"
+    assert waited < 30, f"the reading took {waited:.1f}s to show while a training ran"
 
     # Cancelled (it stops at its next batch); the worker is stopped with the test either way.
     assert training_run_cancel(run=run, actor=None, via="command").cancel_requested
