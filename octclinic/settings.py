@@ -294,6 +294,10 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The per-device AI-doctor agreement (clinic admin dashboard, models page) aggregates every reading and review of
+# the deployed version; its rows are cached this long. Off in the test suite, whose tests share one cache.
+DEVICE_AGREEMENT_CACHE_SECONDS = env.int("DEVICE_AGREEMENT_CACHE_SECONDS", default=0 if DJANGO_ENV == "test" else 60)
+
 # --- Scheduling rules -----------------------------------------------------------------------
 # A scheduled appointment still not checked in this long after its start becomes a no-show.
 NO_SHOW_AFTER_MINUTES = env.int("NO_SHOW_AFTER_MINUTES", default=60)
