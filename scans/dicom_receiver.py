@@ -29,11 +29,11 @@ from octclinic.audit_actor import audit_actor
 from patients.selectors import patient_by_mrn
 from scheduling.selectors import appointment_for_received_image
 
-from .dicom_metadata import dicom_acquisition_datetime, dicom_laterality
+from .dicom_metadata import dicom_laterality
 from .errors import DuplicateScan, IdentityMismatch, IntakeError
 from .models import ReceivedInstanceReason
 from .reconciliation import received_file_name, received_instance_hold
-from .services import scan_acquisition_date_check, scan_instance_duplicate_check, scan_upload
+from .services import scan_acquired_on, scan_acquisition_date_check, scan_instance_duplicate_check, scan_upload
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,7 @@ def _receive(*, data: bytes, calling_ae_title: str, context_sop_class_uid: str, 
         raise IntakeError("the dataset's SOP class differs from the one negotiated for it")
 
     patient_id = str(header.get("PatientID", "") or "").strip()
-    acquired = dicom_acquisition_datetime(header)
-    acquired_on = timezone.localdate(acquired) if acquired else timezone.localdate()
+    acquired_on = scan_acquired_on(given=timezone.localdate(), dataset=header)
     eye = dicom_laterality(header)
     # The intake's date rule before anything is held: a future date is refused to the sender, never filed.
     scan_acquisition_date_check(acquired_on=acquired_on)

@@ -28,7 +28,10 @@ class ScanUploadForm(forms.Form):
 
     eye = forms.ChoiceField(choices=Eye.choices, widget=forms.RadioSelect)
     acquired_on = forms.DateField(
-        label="Acquisition date", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        label="Acquisition date",
+        help_text="For JPEG, PNG and TIFF files. A DICOM file keeps the acquisition date in its own header; this "
+        "date is used only for a DICOM file without one.",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     appointment = forms.ModelChoiceField(queryset=Appointment.objects.none(), required=False)
     confirm_identity_mismatch = forms.BooleanField(

@@ -30,7 +30,7 @@ from .classification import scan_classification_enqueue
 from .datasets import DatasetItem, dataset_plan
 from .deidentify import deidentify_bytes
 from .derivatives import preview_png, thumbnail_jpeg
-from .dicom_metadata import dicom_laterality, dicom_metadata_fields
+from .dicom_metadata import dicom_acquisition_datetime, dicom_laterality, dicom_metadata_fields
 from .errors import DuplicateScan, IdentityMismatch, IntakeError
 from .identity import identity_differences
 from .inspection import HIGH_DEPTH_MODES, InspectedFile, inspect_file, size_check
@@ -116,6 +116,20 @@ def scan_acquisition_date_check(*, acquired_on: dt.date, patient: Patient | None
         raise IntakeError("the acquisition date is before the patient's date of birth", code="acquisition_date")
 
 
+def scan_acquired_on(*, given: dt.date | None, dataset=None) -> dt.date | None:
+    """The day a scan was taken, for every intake path (web upload, API, C-STORE, reconciliation).
+
+    A DICOM file carries the day the device took it (AcquisitionDateTime, AcquisitionDate, ContentDate, SeriesDate,
+    StudyDate, as ``dicom_acquisition_datetime`` reads them): that wins over ``given``, which is only what a person
+    typed, or a form's default of today, and would misdate an older scan. ``given`` is used for raster files and
+    for a DICOM header without any date."""
+    if dataset is not None:
+        acquired = dicom_acquisition_datetime(dataset)
+        if acquired is not None:
+            return timezone.localdate(acquired)
+    return given
+
+
 def scan_instance_duplicate_check(*, patient: Patient, sop_instance_uid: str) -> None:
     """Refuse a DICOM instance this patient already has, whichever path stored it: the same instance re-encoded by
     another path (a C-STORE re-encodes the dataset, a PACS may change the transfer syntax) has other bytes."""
@@ -141,8 +155,9 @@ def _scan_upload(*, patient, eye, acquired_on, name, data, uploaded_by, appointm
         raise IntakeError("no eye (OD or OS) was chosen")
     if appointment is not None and appointment.patient_id != patient.pk:
         raise IntakeError("the appointment belongs to another patient")
-    scan_acquisition_date_check(acquired_on=acquired_on, patient=patient)
     inspected = inspect_file(data)
+    acquired_on = scan_acquired_on(given=acquired_on, dataset=inspected.dicom.dataset if inspected.dicom else None)
+    scan_acquisition_date_check(acquired_on=acquired_on, patient=patient)
     sha256 = files.sha256_hex(data)
     sop_instance_uid = _sop_instance_uid(inspected)
     _duplicate_check(patient=patient, sha256=sha256)
@@ -307,10 +322,21 @@ def scans_upload_batch(
         else:
             outcomes.append(
                 UploadOutcome(
-                    file_name=name, status="stored", message=f"{name}: stored", scan=scan, warnings=list(scan.warnings)
+                    file_name=name,
+                    status="stored",
+                    message=_stored_message(name=name, scan=scan, given=acquired_on),
+                    scan=scan,
+                    warnings=list(scan.warnings),
                 )
             )
     return outcomes
+
+
+def _stored_message(*, name: str, scan: Scan, given: dt.date) -> str:
+    """Say so when the file's own date replaced the one on the form, so nobody thinks the form's date was kept."""
+    if scan.acquired_on != given:
+        return f"{name}: stored, acquired {scan.acquired_on:%d.%m.%Y} (the date in its DICOM header)"
+    return f"{name}: stored"
 
 
 def ai_frames_limit_check(count: int) -> None:
