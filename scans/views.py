@@ -161,7 +161,8 @@ def scan_detail(request, uuid):
     context["can_choose_frames"] = patient_scans_allowed(
         user=request.user, patient=scan.patient, action="choose_frames"
     )
-    context.update(_ai_context(request, scan))
+    context.update(_ai_context(request, scan, badge=True))
+    context["ai_badge_oob"] = False  # the page renders the badge in its header itself
     context["heatmap"] = frame_heatmap(context["predictions"], frame - 1)
     if request.htmx and request.htmx.target == "frame-viewer":
         return _private(render(request, "scans/partials/frame_viewer.html", context))
@@ -290,10 +291,15 @@ def scan_compare(request, patient_pk: int):
     return _private(render(request, "scans/compare.html", context))
 
 
-def _ai_context(request, scan: Scan) -> dict:
+def _ai_context(request, scan: Scan, *, badge: bool = False) -> dict:
+    """``badge``: the panel sits on the scan page, whose header shows the AI status too. The panel's polls and its
+    retry then carry ``?badge=1`` and their answers send the header badge out of band, or the header would still say
+    "queued" beside the finished reading. The review page has no such badge, so its polls ask for none."""
     predictions = scan_predictions_current(scan=scan) if scan.ai_status == AiStatus.CLASSIFIED else []
     return {
         "scan": scan,
+        "ai_badge": badge,
+        "ai_badge_oob": badge and bool(request.htmx),
         "predictions": predictions,
         "can_retry": patient_scans_allowed(user=request.user, patient=scan.patient, action="add"),
         "ai_polling": {AiStatus.QUEUED: "every 2s", AiStatus.AWAITING_MODEL: "every 30s"}.get(scan.ai_status, ""),
@@ -307,7 +313,8 @@ def scan_ai_status(request, uuid):
     """The AI panel alone, polled by htmx while a reading is pending."""
     scan = _scan_or_404(uuid)
     patient_scans_require(user=request.user, patient=scan.patient)
-    return _private(render(request, "scans/partials/ai_status.html", _ai_context(request, scan)))
+    context = _ai_context(request, scan, badge=request.GET.get("badge") == "1")
+    return _private(render(request, "scans/partials/ai_status.html", context))
 
 
 @login_required
@@ -317,7 +324,8 @@ def scan_ai_retry(request, uuid):
     patient_scans_require(user=request.user, patient=scan.patient, action="add")
     scan = scan_classification_retry(scan=scan, user=request.user)
     if request.htmx:
-        return _private(render(request, "scans/partials/ai_status.html", _ai_context(request, scan)))
+        context = _ai_context(request, scan, badge=request.GET.get("badge") == "1")
+        return _private(render(request, "scans/partials/ai_status.html", context))
     return redirect("scans:detail", uuid=scan.uuid)
 
 
