@@ -43,17 +43,38 @@ class ReviewStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+ROUNDED = {
+    "confidence": "confidence_shown",
+    "uncertainty": "uncertainty_shown",
+    "probabilities": "probabilities_shown",
+    "model_ms": "model_ms_shown",
+}
+
+
+def probabilities_compact(probabilities) -> str:
+    """ "CNV 0.97 · DME 0.02 · DRUSEN <0.01 · NORMAL 0.00": two decimals, and a probability too small to round
+    to 0.01 says so instead of a row of zeros or of digits."""
+    parts = []
+    for name, value in (probabilities or {}).items():
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            parts.append(f"{name} {value}")
+            continue
+        parts.append(f"{name} <0.01" if 0 < value < 0.005 else f"{name} {value:.2f}")
+    return " · ".join(parts) or "—"
+
+
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
     list_display = (
         "pk",
         "scan_link",
-        "frame",
         "ai_reading",
-        "confidence",
-        "uncertainty",
+        "confidence_shown",
+        "uncertainty_shown",
         "urgency",
-        "model_version",
+        "model_shown",
         "review_link",
     )
     list_filter = (
@@ -66,13 +87,40 @@ class PredictionAdmin(admin.ModelAdmin):
         "needs_careful_review",
     )
     list_select_related = ("scan", "model_version")
-    readonly_fields = [f.name for f in Prediction._meta.fields]
+    # Raw floats read like 0.00000000005992220208282434 (Django's number format writes every digit): the numbers
+    # are shown rounded, as the scan page shows them, on the list and on the reading's page.
+    exclude = tuple(ROUNDED)
+    readonly_fields = [ROUNDED.get(f.name, f.name) for f in Prediction._meta.fields]
     actions = ["approve_selected"]
     ordering = ("-created_at",)
 
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_shown(self, obj):
+        return f"{obj.confidence:.2f}"
+
+    @admin.display(description="Uncertainty", ordering="uncertainty")
+    def uncertainty_shown(self, obj):
+        return f"{obj.uncertainty:.2f}"
+
+    @admin.display(description="Probabilities")
+    def probabilities_shown(self, obj):
+        return probabilities_compact(obj.probabilities)
+
+    @admin.display(description="Model time")
+    def model_ms_shown(self, obj):
+        return f"{obj.model_ms:.0f} ms"
+
     @admin.display(description="Scan", ordering="scan_id")
     def scan_link(self, obj):
-        return f"Scan #{obj.scan_id} ({obj.scan.eye})"
+        """The frame only for a volume (a single image's is always 1): a column of its own made the list too wide
+        for a 1366 px screen."""
+        text = f"Scan #{obj.scan_id} ({obj.scan.eye})"
+        return f"{text}, frame {obj.frame + 1}" if obj.scan.frame_count > 1 else text
+
+    @admin.display(description="Model", ordering="model_version")
+    def model_shown(self, obj):
+        """The version's name; its status is a filter of its own and made the column twice as wide."""
+        return obj.model_version.version
 
     @admin.display(description="AI reading", ordering="label")
     def ai_reading(self, obj):
@@ -85,7 +133,7 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.display(description="Review")
     def review_link(self, obj):
         url = reverse("admin:scans_prediction_review", args=[obj.pk])
-        return format_html('<a href="{}">approve / correct</a>', url)
+        return format_html('<a href="{}" style="white-space: nowrap">approve / correct</a>', url)
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)
