@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .roles import user_roles
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/readyz", "/api/", "/metrics")
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/favicon.ico", "/healthz", "/readyz", "/api/", "/metrics")
 
 
 def second_factor_required(user) -> bool:

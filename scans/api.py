@@ -211,7 +211,9 @@ class PredictionSerializer(ApiModelSerializer):
 class ScanUploadSerializer(serializers.Serializer):
     patient = VisiblePatientField()
     eye = serializers.ChoiceField(choices=Eye.choices)
-    acquired_on = serializers.DateField(help_text="When the image was taken; not in the future.")
+    acquired_on = serializers.DateField(
+        help_text="When the image was taken; not in the future. A DICOM file's own header date wins over this one."
+    )
     # Not nullable: a multipart form can't send null (schemathesis sent the text "null"); leave it out for none.
     appointment = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Appointment id of this patient; omit for none."

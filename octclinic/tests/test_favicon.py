@@ -36,3 +36,10 @@ def test_technician_logged_in_gets_the_icon_too(technician_client):
     response = technician_client.get("/favicon.ico")
     assert response.status_code == 302
     assert response["Location"].endswith("favicon.ico")
+
+
+def test_a_user_still_to_enrol_a_second_factor_gets_the_icon_not_the_enrolment_page(doctor_client, settings):
+    settings.OTP_REQUIRED_FOR_ROLES = ["Doctor"]
+    assert doctor_client.get("/patients/").status_code == 302  # other pages send them to enrol
+    response = doctor_client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"] == static("img/favicon.ico")
