@@ -19,6 +19,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_model
+	$(PY) manage.py seed_demo_readings
 	$(PY) -m octclinic.devserver
 
 ## The whole suite (on PostgreSQL / Redis when DATABASE_URL / REDIS_URL are set).
@@ -53,6 +54,7 @@ seed: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_model
+	$(PY) manage.py seed_demo_readings
 
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -1,9 +1,9 @@
 """The demo clinic that `make run` seeds: staff of each role, two care teams (one per doctor), about 20
 patients shared between them, a week of appointments on two OCT devices and the past week's scans. Once the
-demo model is deployed (`seed_demo_model`, which runs after `seed_demo`) the scans get their AI readings and the
-doctors a realistic queue: most readings reviewed, one second opinion asked, one reading overdue. Seeding goes
-through the same services as the staff pages, so the demo obeys the booking and review rules; running it again
-changes nothing that is already there.
+demo model is deployed (`seed_demo_model`, which runs after `seed_demo`), `seed_demo_readings` gives the scans
+their AI readings and the doctors a realistic queue: most readings reviewed, one second opinion asked, one
+reading overdue. Seeding goes through the same services as the staff pages, so the demo obeys the booking and
+review rules; running it again changes nothing that is already there.
 
 Every name here is invented; the demo holds no real patient data.
 """

@@ -51,7 +51,8 @@ def test_demo_week_of_scans_readings_and_reviews(demo, capsys):
     assert len({scan.acquired_on for scan in scans}) >= 7
 
     tiny_model_version_deploy()
-    call_command("seed_demo_model")  # a model is deployed: no training, only the demo scans' readings
+    call_command("seed_demo_model")  # a model is deployed: nothing to do there
+    call_command("seed_demo_readings")  # make run's next step: the readings, reviews, second opinion, overdue
     out = capsys.readouterr().out
     assert "AI readings of 12 demo scans stored." in out
     assert set(scans.values_list("ai_status", flat=True)) == {AiStatus.CLASSIFIED}
@@ -69,5 +70,6 @@ def test_demo_week_of_scans_readings_and_reviews(demo, capsys):
     counts = (Scan.objects.count(), Prediction.objects.count(), Review.objects.count())
     demo_clinic_seed(password=None)
     call_command("seed_demo_model")
+    call_command("seed_demo_readings")
     assert (Scan.objects.count(), Prediction.objects.count(), Review.objects.count()) == counts
     assert SecondOpinionRequest.objects.count() == 1

@@ -46,8 +46,7 @@ class Command(BaseCommand):
 
         deployed = model_version_deployed()
         if deployed is not None and not force:
-            self.stdout.write(f"A model is already deployed ({deployed.version}); no training.")
-            self._demo_readings()
+            self.stdout.write(f"A model is already deployed ({deployed.version}); nothing to do.")
             return
         folder = phantom_folder_write(
             Path(settings.DATA_DIR) / "mlcore-phantoms",
@@ -103,12 +102,3 @@ class Command(BaseCommand):
                 f"{100 * (deferral.get('validation_coverage') or 0):.0f}% of its validation phantoms answered)."
             )
         )
-        self._demo_readings()
-
-    def _demo_readings(self) -> None:
-        """The demo clinic's scans need a model for their readings, so they are read here, after it is deployed."""
-        from octclinic.demo import demo_readings_seed
-
-        read = demo_readings_seed()
-        if read:
-            self.stdout.write(f"AI readings of {read} demo scans stored.")
