@@ -25,6 +25,7 @@ from .review import review_decide, review_second_opinion_request
 from .review_forms import QueueFilterForm, ReviewDecisionForm, SecondOpinionForm
 from .review_selectors import (
     NO_FILTERS,
+    QUEUE_COUNT_LIMIT,
     QUEUE_PAGE_SIZE,
     QueueFilters,
     ReviewQueueList,
@@ -64,7 +65,7 @@ def _queue_filters(request) -> tuple[QueueFilterForm, QueueFilters]:
 def review_queue_view(request):
     action_require(user=request.user, action="review")
     filter_form, filters = _queue_filters(request)
-    queue = ReviewQueueList(user=request.user, filters=filters)
+    queue = ReviewQueueList(user=request.user, filters=filters, count_limit=QUEUE_COUNT_LIMIT)
     page = Paginator(queue, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -75,6 +76,7 @@ def review_queue_view(request):
         "filter_form": filter_form,
         "filtered": filters.active,
         "querystring": query.urlencode(),
+        "count_capped": queue.count_capped,
         "nav": "review",
     }
     response = render(request, "scans/review_queue.html", context)
