@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -583,6 +584,7 @@ def training_run_execute(*, run_id: int, on_epoch=None, worker: str = ""):
             deferral=result.deferral,
             calibration=result.calibration,
             cross_validation=cross_validation_for(params),
+            export_litert=bool(getattr(settings, "MLCORE_EXPORT_LITERT", True)),
         )
     except TrainingCancelled:
         _run_log(run_id, "cancelled", status=TrainingRun.Status.CANCELLED, finished_at=timezone.now())

@@ -361,6 +361,9 @@ PACS_INTERACTIVE_TIMEOUT_SECONDS = env.int("PACS_INTERACTIVE_TIMEOUT_SECONDS", d
 MLCORE_CONFIDENCE_THRESHOLD = env.float("MLCORE_CONFIDENCE_THRESHOLD", default=0.70)
 MLCORE_UNCERTAINTY_THRESHOLD = env.float("MLCORE_UNCERTAINTY_THRESHOLD", default=0.50)
 MLCORE_RUNTIME = env.str("MLCORE_RUNTIME", default="auto")  # auto | litert | tensorflow
+# Each trained version gets its LiteRT export (the serving runtime under "auto"), verified against Keras. Off in the
+# test suite, where it cost ~28 s of every training on 2 cores; the tests that serve a trained version switch it on.
+MLCORE_EXPORT_LITERT = env.bool("MLCORE_EXPORT_LITERT", default=DJANGO_ENV != "test")
 # Threads per worker process: with several worker processes, give each cores / concurrency.
 MLCORE_NUM_THREADS = env.int("MLCORE_NUM_THREADS", default=os.cpu_count() or 1)
 MLCORE_BATCH_SIZE = env.int("MLCORE_BATCH_SIZE", default=16)

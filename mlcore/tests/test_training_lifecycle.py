@@ -17,7 +17,8 @@ from mlcore.tests.conftest import TINY_TRAINING, card_copy, registry_row
 pytestmark = pytest.mark.slow
 
 
-def test_training_run_registers_an_evaluated_candidate_then_deploys_and_retires(db, phantom_dir, tiny_card):
+def test_training_run_registers_an_evaluated_candidate_then_deploys_and_retires(db, phantom_dir, tiny_card, settings):
+    settings.MLCORE_EXPORT_LITERT = True  # as in production: the trained version gets the export it serves through
     run = training_run_request(params=TINY_TRAINING | {"data": str(phantom_dir)}, trigger="command", enqueue=False)
     assert run.status == TrainingRun.Status.QUEUED and run.epochs_total == 1
     epochs_seen = []
@@ -31,6 +32,7 @@ def test_training_run_registers_an_evaluated_candidate_then_deploys_and_retires(
     version = run.model_version
     assert version.status == ModelVersion.Status.CANDIDATE
     assert default_storage.exists(version.artifact_path)
+    assert default_storage.exists(version.card["exports"]["litert"]["path"])
     dataset = TrainingDataset.objects.get(pk=version.card["training_data"]["dataset_id"])
     assert dataset == run.dataset and len(dataset.items) == 40 and len(dataset.content_hash) == 64
     evaluation = version.lifecycle.evaluation

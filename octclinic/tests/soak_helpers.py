@@ -419,8 +419,8 @@ def _setup(argument: dict) -> dict:
         sex="F",
         care_team=team,
     )
-    # Serving reads the Keras file; without the LiteRT copy the backup and restore below move half the bytes.
-    model = tiny_model_version_deploy(version="soak-tiny", export_litert=False)
+    # With its LiteRT export: the classification workers serve through it, as in production.
+    model = tiny_model_version_deploy(version="soak-tiny")
     phantoms = phantom_folder_write(Path(settings.DATA_DIR) / "phantoms", per_class=10, patients_per_class=5)
     return {
         "tokens": {
