@@ -80,9 +80,14 @@ def phantom_bscan(label: str, *, seed: int, width: int = WIDTH, height: int = HE
     return np.clip(array, 0, 255).astype(np.uint8)
 
 
-def phantom_png(label: str, *, seed: int) -> bytes:
+def phantom_png(label: str, *, seed: int, size: tuple[int, int] | None = None) -> bytes:
+    """The phantom B-scan as PNG bytes; ``size`` (width, height) scales it, for seeds and tests that want small
+    images that still look like an OCT B-scan."""
+    image = Image.fromarray(phantom_bscan(label, seed=seed))
+    if size is not None:
+        image = image.resize(size, Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
-    Image.fromarray(phantom_bscan(label, seed=seed)).save(buffer, format="PNG")
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -200,22 +200,10 @@ DEMO_SCANS = [
 DEMO_SCAN_SIZE = (160, 120)  # small enough to seed quickly, big enough to pass the OCT image check
 
 
-def _bscan_png(label: str, seed: int) -> bytes:
-    import io
-
-    from PIL import Image
-
-    from mlcore.phantom import phantom_bscan
-
-    image = Image.fromarray(phantom_bscan(label, seed=seed)).resize(DEMO_SCAN_SIZE, Image.Resampling.BILINEAR)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _scans_seed(patients: list[Patient], technicians) -> int:
     """The past week's scans, uploaded as a technician does, only if no demo patient has a scan yet. Their AI
     readings come once a model is deployed (``demo_readings_seed``); until then they wait as any upload would."""
+    from mlcore.phantom import phantom_png
     from scans.models import Scan
     from scans.services import scan_upload
 
@@ -228,7 +216,7 @@ def _scans_seed(patients: list[Patient], technicians) -> int:
             eye=eye,
             acquired_on=today - dt.timedelta(days=days_ago),
             file_name=f"demo-{label.lower()}-{n + 1}.png",
-            data=_bscan_png(label, seed=2026 + n),
+            data=phantom_png(label, seed=2026 + n, size=DEMO_SCAN_SIZE),
             uploaded_by=technicians[n % len(technicians)],
         )
     return len(DEMO_SCANS)

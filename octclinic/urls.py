@@ -1,9 +1,5 @@
 from django.contrib import admin
-from django.http import HttpResponseRedirect
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_safe
 
 from . import audit_views, health, metrics, two_factor, views
 
@@ -13,18 +9,9 @@ handler404 = "octclinic.views.page_not_found"
 handler500 = "octclinic.views.server_error"
 
 
-@require_safe
-@cache_control(max_age=86400, public=True)
-def favicon(request):
-    """Browsers ask for /favicon.ico on a first visit whatever the page's <link rel="icon"> says; without this
-    every first page load logged a 404. A temporary redirect to the vendored icon (its URL carries the manifest
-    hash in production, so it must not be remembered for ever), cached for a day."""
-    return HttpResponseRedirect(static("img/favicon.ico"))
-
-
 urlpatterns = [
     path("", views.home, name="home"),
-    path("favicon.ico", favicon, name="favicon"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/2fa/setup/", two_factor.two_factor_setup, name="two_factor_setup"),

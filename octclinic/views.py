@@ -1,7 +1,10 @@
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views import defaults
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
 from . import dashboards
 from .roles import CLINIC_ADMIN, DOCTOR, TECHNICIAN, user_roles
@@ -61,3 +64,12 @@ def server_error(request):
     return _api_error(
         request, status=500, code="server_error", message="Internal error; it has been logged."
     ) or defaults.server_error(request)
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers ask for /favicon.ico on a first visit whatever the page's <link rel="icon"> says; without this
+    every first page load logged a 404. A temporary redirect to the vendored icon (its URL carries the manifest
+    hash in production, so it must not be remembered for ever), cached for a day."""
+    return HttpResponseRedirect(static("img/favicon.ico"))

@@ -86,6 +86,9 @@ def _verdict(device: str, agreed: int, total: int, offline=None) -> tuple[str, s
     return OK, ""
 
 
+_CACHE_SHAPE = 1  # raise when DeviceAgreement's fields change: a deploy must not unpickle the old rows
+
+
 def device_agreement(*, versions: list[str] | None = None) -> list[DeviceAgreement]:
     """One row per (device, model version) with readings or a validation, plus booked OCT devices a version has
     never read; of the named versions (None: all). Sorted by version, then warnings first.
@@ -98,7 +101,7 @@ def device_agreement(*, versions: list[str] | None = None) -> list[DeviceAgreeme
     if seconds <= 0:
         return _device_agreement(versions=versions)
     named = "*" if versions is None else ",".join(sorted(versions))
-    key = "scans:device-agreement:" + hashlib.sha256(named.encode()).hexdigest()[:32]
+    key = f"scans:device-agreement:v{_CACHE_SHAPE}:" + hashlib.sha256(named.encode()).hexdigest()[:32]
     try:
         rows = cache.get(key)
     except (RedisError, OSError) as exc:

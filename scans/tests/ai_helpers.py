@@ -11,17 +11,10 @@ SCAN_SIZE = (160, 120)
 
 def bscan_png(*, seed: int = 1, size=SCAN_SIZE) -> bytes:
     """A phantom OCT B-scan (passes the OCT check, so it gets a label) as PNG bytes of the given size."""
-    import io
+    from mlcore.phantom import phantom_png
 
-    from PIL import Image
-
-    from mlcore.phantom import phantom_bscan
-
-    buffer = io.BytesIO()
     labels = ("CNV", "DME", "DRUSEN", "NORMAL")
-    image = Image.fromarray(phantom_bscan(labels[seed % 4], seed=seed)).resize(size, Image.Resampling.BILINEAR)
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return phantom_png(labels[seed % 4], seed=seed, size=size)
 
 
 def uploaded_scan(patient, *, seed: int = 1, size=SCAN_SIZE, user=None):
